@@ -1,0 +1,47 @@
+# mmdnn — the two commands of the README, and a few conveniences.
+#
+#   make check   install what is missing, configure build/, compile, run every test
+#   make bench   benchmarks (by hand; never part of make check)
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+MESON_TEST_ARGS ?= --print-errorlogs
+
+.PHONY: all deps configure build check check-asan bench clean
+
+all: build
+
+deps:
+	@tools/install-deps.sh
+
+$(BUILD)/build.ninja:
+	@tools/install-deps.sh
+	meson setup $(BUILD)
+
+configure: deps $(BUILD)/build.ninja
+
+build: configure
+	meson compile -C $(BUILD)
+
+check: build
+	meson test -C $(BUILD) $(MESON_TEST_ARGS)
+
+# The same suites under AddressSanitizer and UndefinedBehaviorSanitizer; any
+# report fails the run.
+$(ASAN_BUILD)/build.ninja:
+	@tools/install-deps.sh
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false \
+	  -Dbuildtype=debug
+
+check-asan: deps $(ASAN_BUILD)/build.ninja
+	meson compile -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  meson test -C $(ASAN_BUILD) $(MESON_TEST_ARGS)
+
+bench: build
+	meson compile -C $(BUILD) bench-layers
+	$(BUILD)/tests/bench/bench-layers
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

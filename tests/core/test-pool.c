@@ -1,0 +1,326 @@
+/* Max, average and global average pooling: values against direct loops,
+ * finite-difference gradients, accumulation, and bad shapes.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <math.h>
+#include <string.h>
+
+#include <mmdnn/pool.h>
+#include "gradcheck.h"
+
+/* n c h w kh kw sh sw ph pw */
+static const int64_t configs[][10] = {
+  { 2, 3, 7, 6, 3, 3, 2, 2, 1, 1 },
+  { 3, 2, 5, 8, 2, 3, 1, 2, 1, 0 },   /* non-square, overlapping rows */
+  { 1, 2, 6, 5, 2, 2, 2, 2, 0, 0 },   /* non-overlapping, a column left out */
+  { 2, 1, 5, 5, 3, 2, 1, 3, 0, 1 },
+};
+
+typedef enum { MAXPOOL, AVGPOOL, GLOBAL } Kind;
+
+typedef struct {
+  Kind              kind;
+  MmdnnPool2dShape  s;
+  int64_t           n, nx, ny;
+  float            *x, *y, *dy, *dx;
+  int32_t          *argmax;
+} Case;
+
+/* Inputs are a shuffled ramp with steps of 0.05, so no two are within the
+ * 2·eps of a finite difference: max-pool has no tie, hence no kink. */
+static Case *
+case_new (Kind kind, const int64_t *c, uint64_t seed)
+{
+  Case *t = g_new0 (Case, 1);
+  int64_t *perm;
+  MmdnnRng rng;
+
+  t->kind = kind;
+  t->n = c[0];
+  g_assert_true (mmdnn_pool2d_shape_init (&t->s, c[1], c[2], c[3], c[4], c[5],
+                                          c[6], c[7], c[8], c[9], NULL));
+  t->nx = t->n * c[1] * c[2] * c[3];
+  t->ny = kind == GLOBAL ? t->n * c[1] : t->n * c[1] * t->s.h_out * t->s.w_out;
+  mmdnn_rng_init (&rng, seed);
+  perm = g_new (int64_t, t->nx);
+  for (int64_t i = 0; i < t->nx; i++)
+    perm[i] = i;
+  mmdnn_rng_shuffle (&rng, perm, t->nx);
+  t->x = g_new (float, t->nx);
+  for (int64_t i = 0; i < t->nx; i++)
+    t->x[i] = 0.05f * (float) (perm[i] - t->nx / 2);
+  g_free (perm);
+  t->dy = gc_random (&rng, t->ny, -1, 1);
+  t->y = gc_zeros (t->ny);
+  t->dx = gc_zeros (t->nx);
+  t->argmax = g_new0 (int32_t, t->ny);
+  return t;
+}
+
+static void
+case_free (Case *t)
+{
+  g_free (t->x);
+  g_free (t->y);
+  g_free (t->dy);
+  g_free (t->dx);
+  g_free (t->argmax);
+  g_free (t);
+}
+
+static void
+case_forward (void *ctx)
+{
+  Case *t = ctx;
+
+  switch (t->kind) {
+  case MAXPOOL:
+    mmdnn_maxpool2d_forward (t->y, t->argmax, t->x, &t->s, t->n);
+    break;
+  case AVGPOOL:
+    mmdnn_avgpool2d_forward (t->y, t->x, &t->s, t->n);
+    break;
+  case GLOBAL:
+    mmdnn_global_avgpool_forward (t->y, t->x, t->n, t->s.c,
+                                  t->s.h_in * t->s.w_in);
+    break;
+  }
+}
+
+static void
+case_backward (Case *t, float *dx)
+{
+  switch (t->kind) {
+  case MAXPOOL:
+    mmdnn_maxpool2d_backward (dx, t->dy, t->argmax, &t->s, t->n);
+    break;
+  case AVGPOOL:
+    mmdnn_avgpool2d_backward (dx, t->dy, &t->s, t->n);
+    break;
+  case GLOBAL:
+    mmdnn_global_avgpool_backward (dx, t->dy, t->n, t->s.c,
+                                   t->s.h_in * t->s.w_in);
+    break;
+  }
+}
+
+/* Direct loops in double over each window [o·s − p, o·s − p + k), padding
+ * excluded from the max and counted as zeros in the mean. Global pooling is
+ * the 2-D average with the whole plane as the window. */
+static float *
+reference_forward (const Case *t, int32_t **argmax)
+{
+  const MmdnnPool2dShape *s = &t->s;
+  float *y = g_new (float, t->ny);
+  int64_t kh = s->kh, kw = s->kw, sh = s->stride_h, sw = s->stride_w;
+  int64_t ph = s->pad_h, pw = s->pad_w, oh = s->h_out, ow = s->w_out;
+
+  *argmax = g_new (int32_t, t->ny);
+  if (t->kind == GLOBAL)
+    kh = s->h_in, kw = s->w_in, sh = sw = 1, ph = pw = 0, oh = ow = 1;
+  for (int64_t p = 0; p < t->n * s->c; p++)
+    for (int64_t oy = 0; oy < oh; oy++)
+      for (int64_t ox = 0; ox < ow; ox++) {
+        double sum = 0.0, best = -INFINITY;
+        int64_t best_i = -1, o = (p * oh + oy) * ow + ox;
+
+        for (int64_t ki = 0; ki < kh; ki++)
+          for (int64_t kj = 0; kj < kw; kj++) {
+            int64_t iy = oy * sh - ph + ki, ix = ox * sw - pw + kj;
+            double v;
+            if (iy < 0 || iy >= s->h_in || ix < 0 || ix >= s->w_in)
+              continue;
+            v = t->x[(p * s->h_in + iy) * s->w_in + ix];
+            sum += v;
+            if (v > best) {
+              best = v;
+              best_i = iy * s->w_in + ix;
+            }
+          }
+        y[o] = (float) (t->kind == MAXPOOL ? best : sum / (double) (kh * kw));
+        (*argmax)[o] = (int32_t) best_i;
+      }
+  return y;
+}
+
+static void
+run_forward (Kind kind)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (configs); k++) {
+    Case *t = case_new (kind, configs[k], 100 + k);
+    int32_t *want_argmax;
+    float *want = reference_forward (t, &want_argmax);
+
+    memset (t->y, 0xff, sizeof (float) * t->ny);   /* NaN: must be overwritten */
+    case_forward (t);
+    g_assert_true (check_close ("pool forward", t->y, want, t->ny, 1e-6));
+    if (kind == MAXPOOL)
+      for (int64_t i = 0; i < t->ny; i++)
+        g_assert_cmpint (t->argmax[i], ==, want_argmax[i]);
+    g_free (want);
+    g_free (want_argmax);
+    case_free (t);
+  }
+}
+
+static void
+run_grad (Kind kind)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (configs); k++) {
+    Case *t = case_new (kind, configs[k], 200 + k);
+    GradcheckInput in[] = { { "x", t->x, t->dx, t->nx } };
+
+    /* pooled gradients are dy/(kh·kw) or dy/S, small: a tight atol keeps a
+     * wrong divisor from hiding under it */
+    case_forward (t);
+    case_backward (t, t->dx);
+    g_assert_true (gradcheck ("pool grad", case_forward, t, t->y, t->ny,
+                              t->dy, in, 1, 1e-2, 1e-4, 1e-2));
+    case_free (t);
+  }
+}
+
+static void
+run_accumulate (Kind kind)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (configs); k++) {
+    Case *t = case_new (kind, configs[k], 300 + k);
+    float *once;
+    double scale = 0.0, worst = 0.0;
+
+    case_forward (t);
+    case_backward (t, t->dx);
+    once = g_memdup2 (t->dx, sizeof (float) * t->nx);
+    case_backward (t, t->dx);
+    for (int64_t i = 0; i < t->nx; i++) {
+      scale = MAX (scale, fabs (2.0 * once[i]));
+      worst = MAX (worst, fabs (t->dx[i] - 2.0 * once[i]));
+    }
+    g_assert_cmpfloat (scale, >, 0.0);
+    g_assert_cmpfloat (worst, <=, 1e-6 * scale);
+    g_free (once);
+    case_free (t);
+  }
+}
+
+static void test_maxpool_forward (void) { run_forward (MAXPOOL); }
+static void test_maxpool_grad (void) { run_grad (MAXPOOL); }
+static void test_maxpool_accumulate (void) { run_accumulate (MAXPOOL); }
+static void test_avgpool_forward (void) { run_forward (AVGPOOL); }
+static void test_avgpool_grad (void) { run_grad (AVGPOOL); }
+static void test_avgpool_accumulate (void) { run_accumulate (AVGPOOL); }
+static void test_global_forward (void) { run_forward (GLOBAL); }
+static void test_global_grad (void) { run_grad (GLOBAL); }
+static void test_global_accumulate (void) { run_accumulate (GLOBAL); }
+
+/* PyTorch's choices where the maximum is not unique: the first in row-major
+ * order wins a tie, a NaN wins over numbers; padding never wins. */
+static void
+test_maxpool_ties_nan (void)
+{
+  MmdnnPool2dShape s;
+  float x[9] = { -5, -5, -5, -5, -5, -5, -5, -5, -5 }, y[4];
+  int32_t argmax[4];
+
+  /* 3×3, k 2, stride 2, pad 1: windows rows/cols {0}, {1,2} */
+  g_assert_true (mmdnn_pool2d_shape_init (&s, 1, 3, 3, 2, 2, 2, 2, 1, 1,
+                                          NULL));
+  g_assert_cmpint (s.h_out, ==, 2);
+  mmdnn_maxpool2d_forward (y, argmax, x, &s, 1);
+  g_assert_cmpint (argmax[0], ==, 0);
+  g_assert_cmpint (argmax[1], ==, 1);
+  g_assert_cmpint (argmax[2], ==, 3);
+  g_assert_cmpint (argmax[3], ==, 4);
+  g_assert_cmpfloat (y[3], ==, -5.0f);
+
+  x[8] = NAN;
+  x[4] = 100.0f;
+  mmdnn_maxpool2d_forward (y, argmax, x, &s, 1);
+  g_assert_true (isnan (y[3]));
+  g_assert_cmpint (argmax[3], ==, 8);
+}
+
+static void
+test_shape (void)
+{
+  MmdnnPool2dShape s;
+
+  g_assert_true (mmdnn_pool2d_shape_init (&s, 3, 7, 6, 3, 3, 2, 2, 1, 1,
+                                          NULL));
+  /* (7 + 2 − 3)/2 + 1 = 4, (6 + 2 − 3)/2 + 1 = 3 */
+  g_assert_cmpint (s.h_out, ==, 4);
+  g_assert_cmpint (s.w_out, ==, 3);
+  g_assert_cmpint (s.c, ==, 3);
+  g_assert_true (mmdnn_pool2d_shape_init (&s, 1, 5, 8, 5, 2, 1, 3, 2, 1,
+                                          NULL));
+  g_assert_cmpint (s.h_out, ==, 5);
+  g_assert_cmpint (s.w_out, ==, 3);
+}
+
+/* ---- negative tests ----------------------------------------------------- */
+
+typedef struct {
+  const char *path;
+  gboolean    null_shape;
+  int64_t     a[9];                     /* c h w kh kw sh sw ph pw */
+} ShapeNeg;
+
+static const ShapeNeg shape_neg[] = {
+  { "/pool/shape-zero-channels_n", FALSE, { 0, 7, 6, 3, 3, 2, 2, 1, 1 } },
+  { "/pool/shape-zero-height_n", FALSE, { 3, 0, 6, 3, 3, 2, 2, 1, 1 } },
+  { "/pool/shape-negative-width_n", FALSE, { 3, 7, -6, 3, 3, 2, 2, 1, 1 } },
+  { "/pool/shape-zero-kernel_n", FALSE, { 3, 7, 6, 0, 3, 2, 2, 0, 1 } },
+  { "/pool/shape-negative-kernel_n", FALSE, { 3, 7, 6, 3, -3, 2, 2, 1, 0 } },
+  { "/pool/shape-stride-h-zero_n", FALSE, { 3, 7, 6, 3, 3, 0, 2, 1, 1 } },
+  { "/pool/shape-stride-w-zero_n", FALSE, { 3, 7, 6, 3, 3, 2, 0, 1, 1 } },
+  { "/pool/shape-negative-pad-h_n", FALSE, { 3, 7, 6, 3, 3, 2, 2, -1, 1 } },
+  { "/pool/shape-negative-pad-w_n", FALSE, { 3, 7, 6, 3, 3, 2, 2, 1, -1 } },
+  { "/pool/shape-pad-h-over-half-k_n", FALSE, { 3, 7, 6, 3, 3, 2, 2, 2, 1 } },
+  { "/pool/shape-pad-w-over-half-k_n", FALSE, { 3, 7, 6, 3, 1, 2, 2, 1, 1 } },
+  { "/pool/shape-kernel-too-big-h_n", FALSE, { 3, 3, 6, 5, 3, 1, 1, 0, 1 } },
+  { "/pool/shape-kernel-too-big-w_n", FALSE, { 3, 7, 2, 3, 4, 1, 1, 1, 0 } },
+  { "/pool/shape-plane-beyond-int32_n", FALSE, { 1, 1 << 16, 1 << 16, 1, 1, 1, 1, 0, 0 } },
+  { "/pool/shape-too-large_n", FALSE, { INT64_C (1) << 40, 4, 4, 1, 1, 1, 1, 0, 0 } },
+  { "/pool/shape-null_n", TRUE, { 3, 7, 6, 3, 3, 2, 2, 1, 1 } },
+};
+
+static void
+test_shape_n (gconstpointer data)
+{
+  const ShapeNeg *t = data;
+  const int64_t *a = t->a;
+  MmdnnPool2dShape s, before;
+  GError *err = NULL;
+
+  memset (&s, 0x5a, sizeof s);
+  before = s;
+  g_assert_false (mmdnn_pool2d_shape_init (t->null_shape ? NULL : &s, a[0],
+                                           a[1], a[2], a[3], a[4], a[5], a[6],
+                                           a[7], a[8], &err));
+  g_assert_error (err, MMDNN_ERROR, MMDNN_ERROR_INVALID_ARGUMENT);
+  g_test_message ("%s", err->message);
+  g_assert_true (memcmp (&s, &before, sizeof s) == 0);
+  g_error_free (err);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/pool/shape", test_shape);
+  g_test_add_func ("/pool/maxpool2d-forward", test_maxpool_forward);
+  g_test_add_func ("/pool/maxpool2d-ties-nan", test_maxpool_ties_nan);
+  g_test_add_func ("/pool/maxpool2d-grad", test_maxpool_grad);
+  g_test_add_func ("/pool/maxpool2d-accumulate", test_maxpool_accumulate);
+  g_test_add_func ("/pool/avgpool2d-forward", test_avgpool_forward);
+  g_test_add_func ("/pool/avgpool2d-grad", test_avgpool_grad);
+  g_test_add_func ("/pool/avgpool2d-accumulate", test_avgpool_accumulate);
+  g_test_add_func ("/pool/global-avgpool-forward", test_global_forward);
+  g_test_add_func ("/pool/global-avgpool-grad", test_global_grad);
+  g_test_add_func ("/pool/global-avgpool-accumulate", test_global_accumulate);
+
+  for (guint i = 0; i < G_N_ELEMENTS (shape_neg); i++)
+    g_test_add_data_func (shape_neg[i].path, &shape_neg[i], test_shape_n);
+
+  return g_test_run ();
+}
