@@ -68,3 +68,4 @@
 #include <mmdnn/optim.h>
 #include <mmdnn/audio.h>
 #include <mmdnn/text.h>
+#include <mmdnn/video.h>
