@@ -40,8 +40,8 @@ check-asan: deps $(ASAN_BUILD)/build.ninja
 	  meson test -C $(ASAN_BUILD) $(MESON_TEST_ARGS)
 
 bench: build
-	meson compile -C $(BUILD) bench-layers
 	$(BUILD)/tests/bench/bench-layers
+	$(BUILD)/tests/bench/bench-encoders
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,5 +1,6 @@
 /* mmdnn — GEMM through OpenBLAS, and the reference it is tested against.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdatomic.h>
 #include <cblas.h>
 
 #include <mmdnn/blas.h>
@@ -10,15 +11,43 @@ extern void  openblas_set_num_threads (int num_threads);
 extern int   openblas_get_num_threads (void);
 extern char *openblas_get_corename (void);
 
+static atomic_bool profile_enabled;
+static _Atomic int64_t profile_usec;
+
 void
 mmdnn_gemm (MmdnnTranspose ta, MmdnnTranspose tb, int64_t m, int64_t n,
             int64_t k, float alpha, const float *a, int64_t lda,
             const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
+  gint64 start = 0;
+
+  if (G_UNLIKELY (atomic_load_explicit (&profile_enabled,
+                                        memory_order_relaxed)))
+    start = g_get_monotonic_time ();
   cblas_sgemm (CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
                tb ? CblasTrans : CblasNoTrans, (blasint) m, (blasint) n,
                (blasint) k, alpha, a, (blasint) lda, b, (blasint) ldb, beta, c,
                (blasint) ldc);
+  if (G_UNLIKELY (start != 0))
+    atomic_fetch_add (&profile_usec, g_get_monotonic_time () - start);
+}
+
+void
+mmdnn_gemm_profile_enable (gboolean enable)
+{
+  atomic_store (&profile_enabled, enable);
+}
+
+void
+mmdnn_gemm_profile_reset (void)
+{
+  atomic_store (&profile_usec, 0);
+}
+
+double
+mmdnn_gemm_profile_seconds (void)
+{
+  return (double) atomic_load (&profile_usec) / 1e6;
 }
 
 void

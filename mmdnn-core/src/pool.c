@@ -1,4 +1,4 @@
-/* mmdnn — max, average and global average pooling (NCHW).
+/* mmdnn — max, average, global and adaptive average pooling (NCHW).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <math.h>
 
@@ -176,5 +176,87 @@ mmdnn_global_avgpool_backward (float *dx, const float *dy, int64_t n,
     float g = dy[p] / (float) s;
     for (int64_t i = 0; i < s; i++)
       dx[p * s + i] += g;
+  }
+}
+
+gboolean
+mmdnn_adaptive_pool2d_check (int64_t c, int64_t h_in, int64_t w_in,
+                             int64_t h_out, int64_t w_out, GError **error)
+{
+  MMDNN_CHECK (c >= 1 && c <= MMDNN_MAX_NUMEL, error, FALSE,
+               "%s: c = %" G_GINT64_FORMAT " must be ≥ 1", G_STRFUNC, c);
+  MMDNN_CHECK (h_in >= 1 && h_in <= G_MAXINT32, error, FALSE,
+               "%s: h_in = %" G_GINT64_FORMAT " must be in [1, %d]",
+               G_STRFUNC, h_in, G_MAXINT32);
+  MMDNN_CHECK (w_in >= 1 && w_in <= G_MAXINT32, error, FALSE,
+               "%s: w_in = %" G_GINT64_FORMAT " must be in [1, %d]",
+               G_STRFUNC, w_in, G_MAXINT32);
+  MMDNN_CHECK (h_out >= 1 && h_out <= h_in, error, FALSE,
+               "%s: h_out = %" G_GINT64_FORMAT " must be in [1, h_in = %"
+               G_GINT64_FORMAT "]", G_STRFUNC, h_out, h_in);
+  MMDNN_CHECK (w_out >= 1 && w_out <= w_in, error, FALSE,
+               "%s: w_out = %" G_GINT64_FORMAT " must be in [1, w_in = %"
+               G_GINT64_FORMAT "]", G_STRFUNC, w_out, w_in);
+  MMDNN_CHECK (c <= MMDNN_MAX_NUMEL / (h_in * w_in), error, FALSE,
+               "%s: input %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT "×%"
+               G_GINT64_FORMAT " is too large", G_STRFUNC, c, h_in, w_in);
+  return TRUE;
+}
+
+/* PyTorch's adaptive cell [*lo, *hi) of output index o: floor(o·in/out) to
+ * ceil((o+1)·in/out), in integer arithmetic as ATen does. */
+static void
+adaptive_window (int64_t o, int64_t in, int64_t out, int64_t *lo,
+                 int64_t *hi)
+{
+  *lo = (o * in) / out;
+  *hi = ((o + 1) * in + out - 1) / out;
+}
+
+void
+mmdnn_adaptive_avgpool2d_forward (float *y, const float *x, int64_t n,
+                                  int64_t c, int64_t h_in, int64_t w_in,
+                                  int64_t h_out, int64_t w_out)
+{
+  for (int64_t p = 0; p < n * c; p++) {
+    const float *xp = x + p * h_in * w_in;
+
+    for (int64_t oy = 0; oy < h_out; oy++)
+      for (int64_t ox = 0; ox < w_out; ox++) {
+        int64_t y0, y1, x0, x1;
+        double acc = 0.0;
+
+        adaptive_window (oy, h_in, h_out, &y0, &y1);
+        adaptive_window (ox, w_in, w_out, &x0, &x1);
+        for (int64_t iy = y0; iy < y1; iy++)
+          for (int64_t ix = x0; ix < x1; ix++)
+            acc += xp[iy * w_in + ix];
+        y[(p * h_out + oy) * w_out + ox] =
+            (float) (acc / (double) ((y1 - y0) * (x1 - x0)));
+      }
+  }
+}
+
+void
+mmdnn_adaptive_avgpool2d_backward (float *dx, const float *dy, int64_t n,
+                                   int64_t c, int64_t h_in, int64_t w_in,
+                                   int64_t h_out, int64_t w_out)
+{
+  for (int64_t p = 0; p < n * c; p++) {
+    float *dxp = dx + p * h_in * w_in;
+
+    for (int64_t oy = 0; oy < h_out; oy++)
+      for (int64_t ox = 0; ox < w_out; ox++) {
+        int64_t y0, y1, x0, x1;
+        float g;
+
+        adaptive_window (oy, h_in, h_out, &y0, &y1);
+        adaptive_window (ox, w_in, w_out, &x0, &x1);
+        g = dy[(p * h_out + oy) * w_out + ox] /
+            (float) ((y1 - y0) * (x1 - x0));
+        for (int64_t iy = y0; iy < y1; iy++)
+          for (int64_t ix = x0; ix < x1; ix++)
+            dxp[iy * w_in + ix] += g;
+      }
   }
 }

@@ -84,6 +84,27 @@ test_blas_threads (void)
   g_assert_nonnull (mmdnn_blas_core_name ());
 }
 
+static void
+test_gemm_profile (void)
+{
+  static float a[256 * 256], b[256 * 256], c[256 * 256];
+  double t;
+
+  mmdnn_gemm_profile_reset ();
+  mmdnn_gemm (MMDNN_NO_TRANS, MMDNN_NO_TRANS, 256, 256, 256, 1, a, 256, b, 256, 0, c, 256);
+  g_assert_cmpfloat (mmdnn_gemm_profile_seconds (), ==, 0.0);   /* off by default */
+  mmdnn_gemm_profile_enable (TRUE);
+  for (int i = 0; i < 20; i++)
+    mmdnn_gemm (MMDNN_NO_TRANS, MMDNN_NO_TRANS, 256, 256, 256, 1, a, 256, b, 256, 0, c, 256);
+  mmdnn_gemm_profile_enable (FALSE);
+  t = mmdnn_gemm_profile_seconds ();
+  g_assert_cmpfloat (t, >, 0.0);
+  mmdnn_gemm (MMDNN_NO_TRANS, MMDNN_NO_TRANS, 256, 256, 256, 1, a, 256, b, 256, 0, c, 256);
+  g_assert_cmpfloat (mmdnn_gemm_profile_seconds (), ==, t);    /* off again */
+  mmdnn_gemm_profile_reset ();
+  g_assert_cmpfloat (mmdnn_gemm_profile_seconds (), ==, 0.0);
+}
+
 static float dummy[64];
 
 #define ASSERT_GEMM_FAILS(...) G_STMT_START {                                 \
@@ -140,6 +161,7 @@ main (int argc, char **argv)
   g_test_add_func ("/blas/gemm-alpha-beta", test_gemm_alpha_beta);
   g_test_add_func ("/blas/gemm-beta-zero-ignores-nan", test_gemm_beta_zero_ignores_nan);
   g_test_add_func ("/blas/threads", test_blas_threads);
+  g_test_add_func ("/blas/gemm-profile", test_gemm_profile);
   g_test_add_func ("/blas/gemm-zero-size_n", test_gemm_zero_size_n);
   g_test_add_func ("/blas/gemm-null_n", test_gemm_null_n);
   g_test_add_func ("/blas/gemm-small-lda_n", test_gemm_small_lda_n);

@@ -804,6 +804,48 @@ out:
   golden_free (g);
 }
 
+/* geom: n, c, h_in, w_in, h_out, w_out */
+static void
+test_adaptive_avgpool (void)
+{
+  Golden *g = golden_open ("adaptive-avgpool");
+  GError *err = NULL;
+  const int32_t *geom;
+  const float *x, *y, *dy, *dx;
+  float *cy, *cdx;
+  int64_t n, c, h, w, oh, ow, nx, ny;
+
+  if (g == NULL)
+    return;
+  geom = GI32 (g, "geom", 6);
+  if (geom == NULL)
+    goto out;
+  n = geom[0], c = geom[1], h = geom[2], w = geom[3], oh = geom[4];
+  ow = geom[5];
+  if (!mmdnn_adaptive_pool2d_check (c, h, w, oh, ow, &err)) {
+    g_test_fail_printf ("%s: check: %s", g->label, err->message);
+    g_error_free (err);
+    goto out;
+  }
+  x = GF32 (g, "x", n, c, h, w);
+  y = GF32 (g, "y", n, c, oh, ow);
+  dy = GF32 (g, "dy", n, c, oh, ow);
+  dx = GF32 (g, "dx", n, c, h, w);
+  if (g->failed)
+    goto out;
+
+  nx = n * c * h * w;
+  ny = n * c * oh * ow;
+  cy = golden_nans (g, ny);
+  cdx = golden_zeros (g, nx);
+  mmdnn_adaptive_avgpool2d_forward (cy, x, n, c, h, w, oh, ow);
+  mmdnn_adaptive_avgpool2d_backward (cdx, dy, n, c, h, w, oh, ow);
+  expect_close (g, "y", cy, y, ny, TOL);
+  expect_close (g, "dx", cdx, dx, nx, TOL);
+out:
+  golden_free (g);
+}
+
 /* ------------------------------------------------------------ activations */
 
 typedef enum {
@@ -1790,6 +1832,7 @@ main (int argc, char **argv)
   g_test_add_func ("/golden/maxpool2d", test_maxpool2d);
   g_test_add_func ("/golden/avgpool2d", test_avgpool2d);
   g_test_add_func ("/golden/global-avgpool", test_global_avgpool);
+  g_test_add_func ("/golden/adaptive-avgpool", test_adaptive_avgpool);
   g_test_add_func ("/golden/relu", test_relu);
   g_test_add_func ("/golden/gelu", test_gelu);
   g_test_add_func ("/golden/sigmoid", test_sigmoid);

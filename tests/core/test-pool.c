@@ -1,5 +1,6 @@
 /* Max, average and global average pooling: values against direct loops,
- * finite-difference gradients, accumulation, and bad shapes.
+ * finite-difference gradients, accumulation, and bad shapes; adaptive
+ * average pooling likewise.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <math.h>
 #include <string.h>
@@ -302,6 +303,193 @@ test_shape_n (gconstpointer data)
   g_error_free (err);
 }
 
+/* ---- adaptive average pooling ------------------------------------------ */
+
+/* n c h_in w_in h_out w_out */
+static const int64_t adaptive_configs[][6] = {
+  { 2, 3, 7, 6, 3, 4 },     /* overlapping cells on both axes */
+  { 3, 1, 9, 10, 4, 1 },    /* one output column: a row mean per cell */
+  { 2, 2, 6, 8, 3, 4 },     /* divisible: plain 2×2 average pooling */
+  { 1, 2, 5, 5, 5, 5 },     /* output = input size: the identity */
+  { 2, 1, 4, 5, 1, 1 },     /* global average */
+};
+
+typedef struct {
+  int64_t  n, c, h, w, oh, ow, nx, ny;
+  float   *x, *y, *dy, *dx;
+} Adaptive;
+
+static Adaptive *
+adaptive_new (const int64_t *c, uint64_t seed)
+{
+  Adaptive *t = g_new0 (Adaptive, 1);
+  MmdnnRng rng;
+
+  t->n = c[0], t->c = c[1], t->h = c[2], t->w = c[3], t->oh = c[4];
+  t->ow = c[5];
+  g_assert_true (mmdnn_adaptive_pool2d_check (t->c, t->h, t->w, t->oh, t->ow,
+                                              NULL));
+  t->nx = t->n * t->c * t->h * t->w;
+  t->ny = t->n * t->c * t->oh * t->ow;
+  mmdnn_rng_init (&rng, seed);
+  t->x = gc_random (&rng, t->nx, -1, 1);
+  t->dy = gc_random (&rng, t->ny, -1, 1);
+  t->y = gc_zeros (t->ny);
+  t->dx = gc_zeros (t->nx);
+  return t;
+}
+
+static void
+adaptive_free (Adaptive *t)
+{
+  g_free (t->x);
+  g_free (t->y);
+  g_free (t->dy);
+  g_free (t->dx);
+  g_free (t);
+}
+
+static void
+adaptive_forward (void *ctx)
+{
+  Adaptive *t = ctx;
+
+  mmdnn_adaptive_avgpool2d_forward (t->y, t->x, t->n, t->c, t->h, t->w, t->oh,
+                                    t->ow);
+}
+
+static void
+adaptive_backward (Adaptive *t, float *dx)
+{
+  mmdnn_adaptive_avgpool2d_backward (dx, t->dy, t->n, t->c, t->h, t->w, t->oh,
+                                     t->ow);
+}
+
+/* The bounds straight from their definition, floor(i·H/OH) and
+ * ceil((i+1)·H/OH) in floating point, and the mean in double. */
+static float *
+adaptive_reference (const Adaptive *t)
+{
+  float *y = g_new (float, t->ny);
+
+  for (int64_t p = 0; p < t->n * t->c; p++)
+    for (int64_t i = 0; i < t->oh; i++)
+      for (int64_t j = 0; j < t->ow; j++) {
+        int64_t y0 = (int64_t) floor ((double) (i * t->h) / (double) t->oh);
+        int64_t y1 = (int64_t) ceil ((double) ((i + 1) * t->h) / (double) t->oh);
+        int64_t x0 = (int64_t) floor ((double) (j * t->w) / (double) t->ow);
+        int64_t x1 = (int64_t) ceil ((double) ((j + 1) * t->w) / (double) t->ow);
+        double sum = 0.0;
+
+        for (int64_t a = y0; a < y1; a++)
+          for (int64_t b = x0; b < x1; b++)
+            sum += t->x[(p * t->h + a) * t->w + b];
+        y[(p * t->oh + i) * t->ow + j] =
+            (float) (sum / (double) ((y1 - y0) * (x1 - x0)));
+      }
+  return y;
+}
+
+static void
+test_adaptive_forward (void)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (adaptive_configs); k++) {
+    Adaptive *t = adaptive_new (adaptive_configs[k], 400 + k);
+    float *want = adaptive_reference (t);
+
+    memset (t->y, 0xff, sizeof (float) * t->ny);   /* NaN: must be overwritten */
+    adaptive_forward (t);
+    g_assert_true (check_close ("adaptive forward", t->y, want, t->ny, 1e-6));
+    if (t->oh == t->h && t->ow == t->w)
+      g_assert_true (check_close ("adaptive identity", t->y, t->x, t->nx,
+                                  0.0));
+    g_free (want);
+    adaptive_free (t);
+  }
+}
+
+/* 5 → 3 on a ramp: cells {0,1}, {1,2,3}, {3,4} (PyTorch's overlap) */
+static void
+test_adaptive_values (void)
+{
+  const float x[5] = { 1, 2, 4, 8, 16 };
+  float y[3], dx[5] = { 0 };
+  const float dy[3] = { 6, 3, 2 };
+
+  mmdnn_adaptive_avgpool2d_forward (y, x, 1, 1, 1, 5, 1, 3);
+  g_assert_cmpfloat (y[0], ==, 1.5f);
+  g_assert_cmpfloat_with_epsilon (y[1], 14.0f / 3.0f, 1e-6);
+  g_assert_cmpfloat (y[2], ==, 12.0f);
+  mmdnn_adaptive_avgpool2d_backward (dx, dy, 1, 1, 1, 5, 1, 3);
+  g_assert_cmpfloat (dx[0], ==, 3.0f);
+  g_assert_cmpfloat (dx[1], ==, 4.0f);
+  g_assert_cmpfloat (dx[2], ==, 1.0f);
+  g_assert_cmpfloat (dx[3], ==, 2.0f);
+  g_assert_cmpfloat (dx[4], ==, 1.0f);
+}
+
+static void
+test_adaptive_grad (void)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (adaptive_configs); k++) {
+    Adaptive *t = adaptive_new (adaptive_configs[k], 500 + k);
+    GradcheckInput in[] = { { "x", t->x, t->dx, t->nx } };
+
+    adaptive_forward (t);
+    adaptive_backward (t, t->dx);
+    g_assert_true (gradcheck ("adaptive grad", adaptive_forward, t, t->y,
+                              t->ny, t->dy, in, 1, 1e-2, 1e-4, 1e-2));
+    adaptive_free (t);
+  }
+}
+
+static void
+test_adaptive_accumulate (void)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (adaptive_configs); k++) {
+    Adaptive *t = adaptive_new (adaptive_configs[k], 600 + k);
+    float *once;
+
+    adaptive_forward (t);
+    adaptive_backward (t, t->dx);
+    once = g_memdup2 (t->dx, sizeof (float) * t->nx);
+    adaptive_backward (t, t->dx);
+    g_assert_true (check_doubled ("adaptive accumulate", once, t->dx, t->nx));
+    g_free (once);
+    adaptive_free (t);
+  }
+}
+
+typedef struct {
+  const char *path;
+  int64_t     a[5];                     /* c h_in w_in h_out w_out */
+} AdaptiveNeg;
+
+static const AdaptiveNeg adaptive_neg[] = {
+  { "/pool/adaptive-zero-channels_n", { 0, 7, 6, 3, 3 } },
+  { "/pool/adaptive-negative-channels_n", { -2, 7, 6, 3, 3 } },
+  { "/pool/adaptive-zero-h-in_n", { 3, 0, 6, 1, 3 } },
+  { "/pool/adaptive-zero-w-in_n", { 3, 7, 0, 3, 1 } },
+  { "/pool/adaptive-zero-h-out_n", { 3, 7, 6, 0, 3 } },
+  { "/pool/adaptive-negative-w-out_n", { 3, 7, 6, 3, -1 } },
+  { "/pool/adaptive-h-out-above-h-in_n", { 3, 7, 6, 8, 3 } },
+  { "/pool/adaptive-w-out-above-w-in_n", { 3, 7, 6, 3, 7 } },
+  { "/pool/adaptive-too-large_n", { INT64_C (1) << 40, 4, 4, 2, 2 } },
+};
+
+static void
+test_adaptive_check_n (gconstpointer data)
+{
+  const AdaptiveNeg *t = data;
+  GError *err = NULL;
+
+  g_assert_false (mmdnn_adaptive_pool2d_check (t->a[0], t->a[1], t->a[2],
+                                               t->a[3], t->a[4], &err));
+  g_assert_error (err, MMDNN_ERROR, MMDNN_ERROR_INVALID_ARGUMENT);
+  g_test_message ("%s", err->message);
+  g_error_free (err);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -321,6 +509,14 @@ main (int argc, char **argv)
 
   for (guint i = 0; i < G_N_ELEMENTS (shape_neg); i++)
     g_test_add_data_func (shape_neg[i].path, &shape_neg[i], test_shape_n);
+  g_test_add_func ("/pool/adaptive-avgpool2d-forward", test_adaptive_forward);
+  g_test_add_func ("/pool/adaptive-avgpool2d-values", test_adaptive_values);
+  g_test_add_func ("/pool/adaptive-avgpool2d-grad", test_adaptive_grad);
+  g_test_add_func ("/pool/adaptive-avgpool2d-accumulate",
+                   test_adaptive_accumulate);
+  for (guint i = 0; i < G_N_ELEMENTS (adaptive_neg); i++)
+    g_test_add_data_func (adaptive_neg[i].path, &adaptive_neg[i],
+                          test_adaptive_check_n);
 
   return g_test_run ();
 }

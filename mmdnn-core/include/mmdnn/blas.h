@@ -41,6 +41,13 @@ MMDNN_API gboolean mmdnn_gemm_check (MmdnnTranspose ta, MmdnnTranspose tb,
                                      const float *c, int64_t ldc,
                                      GError **error);
 
+/* Opt-in accounting of the wall time spent inside mmdnn_gemm, for
+ * benchmarks that report the share of time in GEMM. Off by default (then
+ * mmdnn_gemm costs one branch more); counts all threads together. */
+MMDNN_API void   mmdnn_gemm_profile_enable (gboolean enable);
+MMDNN_API void   mmdnn_gemm_profile_reset (void);
+MMDNN_API double mmdnn_gemm_profile_seconds (void);
+
 /* OpenBLAS threads used by every GEMM in the process. */
 MMDNN_API void        mmdnn_blas_set_threads (int n);
 MMDNN_API int         mmdnn_blas_get_threads (void);

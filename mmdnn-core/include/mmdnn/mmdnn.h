@@ -69,3 +69,6 @@
 #include <mmdnn/audio.h>
 #include <mmdnn/text.h>
 #include <mmdnn/video.h>
+#include <mmdnn/saliency.h>
+#include <mmdnn/encoder-image.h>
+#include <mmdnn/encoder-text.h>

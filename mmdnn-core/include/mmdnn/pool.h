@@ -1,4 +1,4 @@
-/* mmdnn — max, average and global average pooling (NCHW).
+/* mmdnn — max, average, global and adaptive average pooling (NCHW).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
@@ -56,5 +56,31 @@ MMDNN_API void mmdnn_global_avgpool_forward (float *y, const float *x,
 /* dy: (N, C) → dx: (N, C, S) += dy / S.                                   */
 MMDNN_API void mmdnn_global_avgpool_backward (float *dx, const float *dy,
                                               int64_t n, int64_t c, int64_t s);
+
+/* Adaptive average pooling (PyTorch AdaptiveAvgPool2d): output cell (i, j)
+ * averages input rows [floor(i·H_in/H_out), ceil((i+1)·H_in/H_out)) and
+ * columns likewise, so cells may overlap by one row or column when H_out
+ * does not divide H_in, and every input element lies in at least one cell.
+ * Valid when c ≥ 1 and 1 ≤ h_out ≤ h_in, 1 ≤ w_out ≤ w_in (checked by
+ * mmdnn_adaptive_pool2d_check (); the kernels trust their sizes).         */
+MMDNN_API gboolean mmdnn_adaptive_pool2d_check (int64_t c, int64_t h_in,
+                                                int64_t w_in, int64_t h_out,
+                                                int64_t w_out,
+                                                GError **error);
+
+/* x: (N, C, H_in, W_in) → y: (N, C, H_out, W_out), each cell's mean.      */
+MMDNN_API void mmdnn_adaptive_avgpool2d_forward (float *y, const float *x,
+                                                 int64_t n, int64_t c,
+                                                 int64_t h_in, int64_t w_in,
+                                                 int64_t h_out,
+                                                 int64_t w_out);
+
+/* dy: (N, C, H_out, W_out) → dx: (N, C, H_in, W_in) += dy / (cell size)
+ * over each cell.                                                         */
+MMDNN_API void mmdnn_adaptive_avgpool2d_backward (float *dx, const float *dy,
+                                                  int64_t n, int64_t c,
+                                                  int64_t h_in, int64_t w_in,
+                                                  int64_t h_out,
+                                                  int64_t w_out);
 
 G_END_DECLS

@@ -198,6 +198,16 @@ def case_global_avgpool(c):
     c.add("x", x); c.add("y", y); c.add("dx", x.grad)
 
 
+def case_adaptive_avgpool(c):
+    # 7 -> 3 and 10 -> 4: overlapping cells of unequal size on both axes
+    n, ch, h, w_, oh, ow = 2, 3, 7, 10, 3, 4
+    x = c.leaf(c.uniform((n, ch, h, w_)))
+    y = F.adaptive_avg_pool2d(x, (oh, ow))
+    backward(c, y)
+    c.add("geom", np.array([n, ch, h, w_, oh, ow]), DT_I32)
+    c.add("x", x); c.add("y", y); c.add("dx", x.grad)
+
+
 def elementwise_case(c, fn, lo=-3.0, hi=3.0):
     x = c.leaf(c.uniform((3, 7), lo, hi))
     y = fn(x)
@@ -479,6 +489,7 @@ CASES = {
     "maxpool2d": (301, case_maxpool2d),
     "avgpool2d": (302, case_avgpool2d),
     "global-avgpool": (303, case_global_avgpool),
+    "adaptive-avgpool": (304, case_adaptive_avgpool),
     "relu": (401, case_relu),
     "gelu": (402, case_gelu),
     "sigmoid": (403, case_sigmoid),
