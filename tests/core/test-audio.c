@@ -7,6 +7,7 @@
 
 #include <mmdnn/audio.h>
 #include <mmdnn/rng.h>
+#include "golden-file.h"
 #include "gradcheck.h"
 
 #define GOLDEN_TOL 1e-3         /* absolute, on ln values (the spec's bound) */
@@ -160,162 +161,42 @@ pull_all (MmdnnLogMel *lm, int64_t *count)
 
 /* ---- golden files (tests/core/golden/make-logmel-golden.py) ------------ */
 
-/* The "MMDG" format documented at the top of make-golden.py:
- * magic, u32 version 1, u32 count, then per tensor u32 name length, name,
- * u32 dtype (0 f32, 1 i32), u32 ndim, i64 shape[ndim], raw LE data. */
-typedef struct {
-  char     name[256];
-  uint32_t dtype;
-  int64_t  numel;
-  int64_t  shape[4];
-  uint32_t ndim;
-  const guint8 *data;
-} GoldenTensor;
-
-typedef struct {
-  gchar        *bytes;
-  gsize         size;
-  GoldenTensor  t[16];
-  uint32_t      count;
-} GoldenFile;
-
-static uint32_t
-rd_u32 (const guint8 *p)
-{
-  uint32_t v;
-
-  memcpy (&v, p, 4);
-  return GUINT32_FROM_LE (v);
-}
-
-static int64_t
-rd_i64 (const guint8 *p)
-{
-  uint64_t v;
-
-  memcpy (&v, p, 8);
-  return (int64_t) GUINT64_FROM_LE (v);
-}
-
 static void
-golden_load (GoldenFile *g, const char *name)
+check_golden (const char *case_name, MmdnnMelScale want_scale)
 {
-  const gchar *path = g_test_get_filename (G_TEST_DIST, "golden", name, NULL);
-  GError *err = NULL;
-  gsize off = 12;
-
-  memset (g, 0, sizeof (*g));
-  g_assert_true (g_file_get_contents (path, &g->bytes, &g->size, &err));
-  g_assert_no_error (err);
-  g_assert_cmpuint (g->size, >=, 12);
-  g_assert_cmpmem (g->bytes, 4, "MMDG", 4);
-  g_assert_cmpuint (rd_u32 ((guint8 *) g->bytes + 4), ==, 1);
-  g->count = rd_u32 ((guint8 *) g->bytes + 8);
-  g_assert_cmpuint (g->count, <=, G_N_ELEMENTS (g->t));
-  for (uint32_t i = 0; i < g->count; i++) {
-    GoldenTensor *t = &g->t[i];
-    const guint8 *p = (const guint8 *) g->bytes;
-    uint32_t len;
-
-    g_assert_cmpuint (off + 4, <=, g->size);
-    len = rd_u32 (p + off);
-    g_assert_cmpuint (len, >=, 1);
-    g_assert_cmpuint (len, <=, 255);
-    g_assert_cmpuint (off + 4 + len + 8, <=, g->size);
-    memcpy (t->name, p + off + 4, len);
-    off += 4 + len;
-    t->dtype = rd_u32 (p + off);
-    t->ndim = rd_u32 (p + off + 4);
-    off += 8;
-    g_assert_cmpuint (t->dtype, <=, 1);
-    g_assert_cmpuint (t->ndim, <=, 4);
-    g_assert_cmpuint (off + 8 * t->ndim, <=, g->size);
-    t->numel = 1;
-    for (uint32_t d = 0; d < t->ndim; d++) {
-      t->shape[d] = rd_i64 (p + off + 8 * d);
-      g_assert_cmpint (t->shape[d], >=, 1);
-      t->numel *= t->shape[d];
-    }
-    off += 8 * t->ndim;
-    g_assert_cmpuint (off + 4 * (gsize) t->numel, <=, g->size);
-    t->data = p + off;
-    off += 4 * (gsize) t->numel;
-  }
-  g_assert_cmpuint (off, ==, g->size);
-}
-
-static const GoldenTensor *
-golden_get (const GoldenFile *g, const char *name, uint32_t dtype)
-{
-  for (uint32_t i = 0; i < g->count; i++)
-    if (strcmp (g->t[i].name, name) == 0) {
-      g_assert_cmpuint (g->t[i].dtype, ==, dtype);
-      return &g->t[i];
-    }
-  g_error ("golden tensor \"%s\" missing", name);
-  return NULL;
-}
-
-static float *
-golden_floats (const GoldenFile *g, const char *name, int64_t *numel)
-{
-  const GoldenTensor *t = golden_get (g, name, 0);
-  float *x = g_new (float, t->numel);
-
-  for (int64_t i = 0; i < t->numel; i++) {
-    uint32_t u = rd_u32 (t->data + 4 * i);
-
-    memcpy (&x[i], &u, 4);
-  }
-  if (numel)
-    *numel = t->numel;
-  return x;
-}
-
-static int32_t
-golden_int (const GoldenFile *g, const char *name)
-{
-  const GoldenTensor *t = golden_get (g, name, 1);
-
-  g_assert_cmpint (t->numel, ==, 1);
-  return (int32_t) rd_u32 (t->data);
-}
-
-static float
-golden_float (const GoldenFile *g, const char *name)
-{
-  float *x = golden_floats (g, name, NULL), v = x[0];
-
-  g_free (x);
-  return v;
-}
-
-static void
-check_golden (const char *file, MmdnnMelScale want_scale)
-{
-  GoldenFile g;
+  Golden *g = golden_open (case_name);
   MmdnnLogMelConfig c;
   MmdnnLogMel *lm;
   GError *err = NULL;
   int64_t n, n_want, count, done = 0, pulled = 0;
-  float *x, *want, *got, *streamed;
+  const float *x, *want;
+  float *got, *streamed;
   double worst = 0.0;
-  const GoldenTensor *frames_t;
+  const GoldenTensor *samples_t, *frames_t;
 
-  golden_load (&g, file);
-  c.sample_rate = golden_int (&g, "sample_rate");
-  c.win_length = golden_int (&g, "win_length");
-  c.hop_length = golden_int (&g, "hop_length");
-  c.n_fft = golden_int (&g, "n_fft");
-  c.n_mels = golden_int (&g, "n_mels");
-  c.scale = (MmdnnMelScale) golden_int (&g, "scale");
-  c.fmin = golden_float (&g, "fmin");
-  c.fmax = golden_float (&g, "fmax");
-  c.log_floor = golden_float (&g, "log_floor");
+  g_assert_nonnull (g);
+  c.sample_rate = golden_scalar_i (g, "sample_rate");
+  c.win_length = golden_scalar_i (g, "win_length");
+  c.hop_length = golden_scalar_i (g, "hop_length");
+  c.n_fft = golden_scalar_i (g, "n_fft");
+  c.n_mels = golden_scalar_i (g, "n_mels");
+  c.scale = (MmdnnMelScale) golden_scalar_i (g, "scale");
+  c.fmin = golden_scalar_f (g, "fmin");
+  c.fmax = golden_scalar_f (g, "fmax");
+  c.log_floor = golden_scalar_f (g, "log_floor");
+  g_assert_false (g->failed);
   g_assert_cmpint (c.scale, ==, want_scale);
-  x = golden_floats (&g, "samples", &n);
-  want = golden_floats (&g, "frames", &n_want);
-  frames_t = golden_get (&g, "frames", 0);
+  samples_t = golden_lookup (g, "samples", GOLDEN_F32, 1, SHAPE (GOLDEN_ANY),
+                             &err);
+  g_assert_no_error (err);
+  /* (T, n_mels): the lookup asserts ndim 2 and the mel count */
+  frames_t = golden_lookup (g, "frames", GOLDEN_F32, 2,
+                            SHAPE (GOLDEN_ANY, c.n_mels), &err);
+  g_assert_no_error (err);
+  x = samples_t->data;
+  n = samples_t->numel;
+  want = frames_t->data;
+  n_want = frames_t->numel;
   g_assert_cmpuint (frames_t->ndim, ==, 2);
   g_assert_cmpint (frames_t->shape[1], ==, c.n_mels);
 
@@ -325,8 +206,8 @@ check_golden (const char *file, MmdnnMelScale want_scale)
   for (int64_t i = 0; i < n_want; i++)
     worst = MAX (worst, fabs ((double) got[i] - (double) want[i]));
   g_test_message ("%s: %" G_GINT64_FORMAT " frames, max |C - NumPy| = %.3g",
-                  file, count, worst);
-  g_assert_true (check_close (file, got, want, n_want, GOLDEN_TOL));
+                  case_name, count, worst);
+  g_assert_true (check_close (case_name, got, want, n_want, GOLDEN_TOL));
 
   /* the same through the streaming API, odd chunks, bit-identical */
   lm = mmdnn_logmel_new (&c, &err);
@@ -347,21 +228,19 @@ check_golden (const char *file, MmdnnMelScale want_scale)
   mmdnn_logmel_free (lm);
   g_free (streamed);
   g_free (got);
-  g_free (want);
-  g_free (x);
-  g_free (g.bytes);
+  golden_free (g);
 }
 
 static void
 test_golden_slaney (void)
 {
-  check_golden ("logmel-slaney.bin", MMDNN_MEL_SLANEY);
+  check_golden ("logmel-slaney", MMDNN_MEL_SLANEY);
 }
 
 static void
 test_golden_htk (void)
 {
-  check_golden ("logmel-htk.bin", MMDNN_MEL_HTK);
+  check_golden ("logmel-htk", MMDNN_MEL_HTK);
 }
 
 /* ---- positive tests ---------------------------------------------------- */

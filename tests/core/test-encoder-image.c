@@ -10,6 +10,7 @@
 #include <mmdnn/optim.h>
 #include <mmdnn/tensor.h>
 
+#include "golden-file.h"
 #include "gradcheck.h"
 
 #define PREFIX "img"
@@ -581,165 +582,73 @@ test_overfit (void)
 
 /* ------------------------------------------------ golden (PyTorch) */
 
-/* A minimal reader of the MMDG files of tests/core/golden (layout in
- * make-golden.py): magic, u32 version 1, u32 count, then per tensor u32
- * name length, name, u32 dtype, u32 ndim, i64 shape[ndim], raw data. Only
- * float32 tensors are kept. Every read is bounds-checked: a bad file fails
- * the test instead of crashing it. */
-typedef struct {
-  GHashTable *tensors;          /* name → GBytes of floats */
-} Golden;
-
-static gboolean
-take (const guint8 **p, gsize *left, void *out, gsize n)
-{
-  if (*left < n)
-    return FALSE;
-  memcpy (out, *p, n);
-  *p += n;
-  *left -= n;
-  return TRUE;
-}
-
-static Golden *
-golden_load (const char *file)
-{
-  char *path = g_test_build_filename (G_TEST_DIST, "golden", file, NULL);
-  Golden *g = g_new0 (Golden, 1);
-  gchar *contents = NULL;
-  gsize len = 0, left;
-  const guint8 *p;
-  guint32 version = 0, count = 0;
-  GError *err = NULL;
-
-  g_file_get_contents (path, &contents, &len, &err);
-  g_assert_no_error (err);
-  g->tensors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                      (GDestroyNotify) g_bytes_unref);
-  p = (const guint8 *) contents;
-  left = len;
-  g_assert_true (left >= 12 && memcmp (p, "MMDG", 4) == 0);
-  p += 4;
-  left -= 4;
-  g_assert_true (take (&p, &left, &version, 4) && take (&p, &left, &count, 4));
-  g_assert_cmpuint (GUINT32_FROM_LE (version), ==, 1);
-  count = GUINT32_FROM_LE (count);
-  for (guint32 t = 0; t < count; t++) {
-    guint32 nlen = 0, dtype = 0, ndim = 0;
-    char name[256];
-    int64_t numel = 1;
-
-    g_assert_true (take (&p, &left, &nlen, 4));
-    nlen = GUINT32_FROM_LE (nlen);
-    g_assert_true (nlen >= 1 && nlen <= 255 && take (&p, &left, name, nlen));
-    name[nlen] = '\0';
-    g_assert_true (take (&p, &left, &dtype, 4) && take (&p, &left, &ndim, 4));
-    ndim = GUINT32_FROM_LE (ndim);
-    g_assert_cmpuint (ndim, <=, 4);
-    for (guint32 d = 0; d < ndim; d++) {
-      gint64 s = 0;
-
-      g_assert_true (take (&p, &left, &s, 8));
-      s = GINT64_FROM_LE (s);
-      g_assert_true (s >= 1 && s <= (1 << 24));
-      numel *= s;
-    }
-    g_assert_cmpuint (left, >=, (gsize) numel * 4);
-    if (GUINT32_FROM_LE (dtype) == 0) {
-      float *v = g_new (float, numel);
-
-      memcpy (v, p, numel * 4);
-      for (int64_t i = 0; i < numel; i++) {
-        guint32 u;
-
-        memcpy (&u, v + i, 4);
-        u = GUINT32_FROM_LE (u);
-        memcpy (v + i, &u, 4);
-      }
-      g_hash_table_insert (g->tensors, g_strdup (name),
-                           g_bytes_new_take (v, numel * 4));
-    }
-    p += numel * 4;
-    left -= numel * 4;
-  }
-  g_assert_cmpuint (left, ==, 0);
-  g_free (contents);
-  g_free (path);
-  return g;
-}
-
-static const float *
-golden_get (Golden *g, const char *name, int64_t numel)
-{
-  GBytes *b = g_hash_table_lookup (g->tensors, name);
-  gsize size = 0;
-  const float *v;
-
-  if (b == NULL)
-    g_error ("golden tensor '%s' missing", name);
-  v = g_bytes_get_data (b, &size);
-  g_assert_cmpuint (size, ==, (gsize) numel * 4);
-  return v;
-}
-
-static void
-golden_free (Golden *g)
-{
-  g_hash_table_unref (g->tensors);
-  g_free (g);
-}
-
 /* Loads PyTorch's parameters into the C encoder, runs forward and backward
  * with the same upstream gradients, and compares tokens, the recon loss and
  * every parameter gradient (≤ 1e-4). */
 static void
 test_golden (gconstpointer data)
 {
-  const char *file = data;
-  Golden *g = golden_load (file);
-  const float *geom = golden_get (g, "config", 13);
-  MmdnnImageEncoderConfig c = {
+  const char *case_name = data;
+  Golden *g = golden_open (case_name);
+  const float *geom;
+  MmdnnImageEncoderConfig c;
+  int64_t n, nt, hl, wl;
+  Fixture *f;
+  const float *tokens, *x, *want, *dtokens;
+  float recon, drecon;
+  char *gname;
+
+  g_assert_nonnull (g);
+  geom = GF32 (g, "config", 13);
+  g_assert_nonnull (geom);
+  c = (MmdnnImageEncoderConfig) {
     .channels = geom[0], .height = geom[1], .width = geom[2],
     .grid_h = geom[3], .grid_w = geom[4], .dim = geom[5],
     .use_ae = TRUE, .use_ms = TRUE, .use_sal = TRUE,
     .ae_width = geom[6], .ae_latent = geom[7], .ms_width = geom[8],
     .ms_width2 = geom[9], .ms_width3 = geom[10], .sal_width = geom[11],
   };
-  int64_t n = geom[12], nt;
-  Fixture *f = fixture_new (&c, n, 0);
-  const float *tokens;
-  float recon, drecon;
-  char *gname;
-
+  n = geom[12];
+  f = fixture_new (&c, n, 0);
   nt = token_numel (&c, n);
+  hl = (c.height + 7) / 8;
+  wl = (c.width + 7) / 8;
   for (guint p = 0; p < f->ps->params->len; p++) {
     MmdnnParam *param = g_ptr_array_index (f->ps->params, p);
+    const float *v = golden_get (g, param->name, GOLDEN_F32, param->ndim,
+                                 param->shape);
 
-    memcpy (param->value, golden_get (g, param->name, param->numel),
-            sizeof (float) * param->numel);
+    g_assert_nonnull (v);
+    memcpy (param->value, v, sizeof (float) * param->numel);
   }
-  tokens = forward_ok (f, golden_get (g, "x", input_numel (&c, n)), n, &recon);
-  g_assert_true (check_close ("tokens", tokens, golden_get (g, "tokens", nt),
-                              nt, 1e-4));
+  x = GF32 (g, "x", n, c.channels, c.height, c.width);
+  g_assert_nonnull (x);
+  tokens = forward_ok (f, x, n, &recon);
+  want = GF32 (g, "tokens", n, c.grid_h * c.grid_w, c.dim);
+  g_assert_nonnull (want);
+  g_assert_true (check_close ("tokens", tokens, want, nt, 1e-4));
+  want = GF32 (g, "latent", n, c.ae_latent, hl, wl);
+  g_assert_nonnull (want);
   g_assert_true (check_close ("latent", mmdnn_image_encoder_latent (f->acts),
-                              golden_get (g, "latent", n * c.ae_latent
-                                          * ((c.height + 7) / 8)
-                                          * ((c.width + 7) / 8)),
-                              n * c.ae_latent * ((c.height + 7) / 8)
-                              * ((c.width + 7) / 8), 1e-4));
-  g_assert_true (check_close ("recon_loss", &recon,
-                              golden_get (g, "recon_loss", 1), 1, 1e-5));
-  drecon = golden_get (g, "drecon", 1)[0];
+                              want, n * c.ae_latent * hl * wl, 1e-4));
+  want = GF32 (g, "recon_loss", 1);
+  g_assert_nonnull (want);
+  g_assert_true (check_close ("recon_loss", &recon, want, 1, 1e-5));
+  want = GF32 (g, "drecon", 1);
+  g_assert_nonnull (want);
+  drecon = want[0];
+  dtokens = GF32 (g, "dtokens", n, c.grid_h * c.grid_w, c.dim);
+  g_assert_nonnull (dtokens);
   mmdnn_param_set_zero_grad (f->ps);
-  mmdnn_image_encoder_backward (&f->enc, f->acts,
-                                golden_get (g, "dtokens", nt), drecon, n);
+  mmdnn_image_encoder_backward (&f->enc, f->acts, dtokens, drecon, n);
   for (guint p = 0; p < f->ps->params->len; p++) {
     MmdnnParam *param = g_ptr_array_index (f->ps->params, p);
 
     gname = g_strdup_printf ("d%s", param->name);
-    g_assert_true (check_close (gname, param->grad,
-                                golden_get (g, gname, param->numel),
-                                param->numel, 1e-4));
+    want = golden_get (g, gname, GOLDEN_F32, param->ndim, param->shape);
+    g_assert_nonnull (want);
+    g_assert_true (check_close (gname, param->grad, want, param->numel,
+                                1e-4));
     g_free (gname);
   }
   fixture_free (f);
@@ -1123,9 +1032,9 @@ main (int argc, char **argv)
   g_test_add_func ("/encoder-image/overfit", test_overfit);
   g_test_add_func ("/encoder-image/config-limits", test_config_limits);
   g_test_add_data_func ("/encoder-image/golden-square",
-                        "encoder-image-square.bin", test_golden);
+                        "encoder-image-square", test_golden);
   g_test_add_data_func ("/encoder-image/golden-rect",
-                        "encoder-image-rect.bin", test_golden);
+                        "encoder-image-rect", test_golden);
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad_configs); i++)
     g_test_add_data_func (bad_configs[i].path, &bad_configs[i],

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <mmdnn/saliency.h>
+#include "golden-file.h"
 #include "gradcheck.h"
 
 #define F MMDNN_SALIENCY_FEATURES
@@ -80,94 +81,33 @@ distance (const float *a, const float *b, int64_t n)
 
 /* ---- golden files ------------------------------------------------------- */
 
-/* A minimal reader of the "MMDG" format (make-golden.py): the committed
- * files are also parsed strictly by /golden/reader-committed-files. */
-typedef struct {
-  gchar  *bytes;
-  gsize   len;
-} GoldenFile;
-
-static gboolean
-golden_find (const GoldenFile *g, const char *name, guint32 dtype,
-             int ndim, const int64_t *shape, const guint8 **data)
-{
-  const guint8 *p = (const guint8 *) g->bytes + 12;
-  const guint8 *end = (const guint8 *) g->bytes + g->len;
-  guint32 count;
-
-  memcpy (&count, g->bytes + 8, 4);
-  for (guint32 t = 0; t < count; t++) {
-    guint32 nlen, dt, nd;
-    int64_t numel = 1, dims[4];
-    gboolean match;
-
-    g_assert_true (p + 4 <= end);
-    memcpy (&nlen, p, 4);
-    g_assert_true (nlen >= 1 && nlen <= 255 && p + 12 + nlen <= end);
-    memcpy (&dt, p + 4 + nlen, 4);
-    memcpy (&nd, p + 8 + nlen, 4);
-    g_assert_cmpuint (nd, <=, 4);
-    match = nlen == strlen (name) && memcmp (p + 4, name, nlen) == 0;
-    p += 12 + nlen;
-    g_assert_true (p + 8 * nd <= end);
-    memcpy (dims, p, 8 * nd);
-    p += 8 * nd;
-    for (guint32 d = 0; d < nd; d++) {
-      g_assert_cmpint (dims[d], >=, 1);
-      g_assert_cmpint (dims[d], <=, (int64_t) g->len);
-      numel *= dims[d];
-    }
-    g_assert_true (numel * 4 <= end - p);
-    if (match) {
-      g_assert_cmpuint (dt, ==, dtype);
-      g_assert_cmpuint (nd, ==, (guint32) ndim);
-      for (int d = 0; d < ndim; d++)
-        g_assert_cmpint (dims[d], ==, shape[d]);
-      *data = p;
-      return TRUE;
-    }
-    p += numel * 4;
-  }
-  return FALSE;
-}
-
 static void
 test_golden (gconstpointer data)
 {
-  const char *file = data;
-  GoldenFile g;
-  GError *err = NULL;
-  const gchar *path = g_test_get_filename (G_TEST_DIST, "golden", file, NULL);
-  const guint8 *geom_p, *x_p, *y_p;
-  int32_t geom[6];
-  float *want;
+  const char *case_name = data;
+  Golden *g = golden_open (case_name);
+  const int32_t *geom;
+  const float *x, *want;
   Run *r;
   double worst = 0.0;
 
-  g_assert_true (g_file_get_contents (path, &g.bytes, &g.len, &err));
-  g_assert_no_error (err);
-  g_assert_cmpuint (g.len, >=, 12);
-  g_assert_cmpmem (g.bytes, 4, "MMDG", 4);
-
-  g_assert_true (golden_find (&g, "geom", 1, 1, (int64_t[]) { 6 }, &geom_p));
-  memcpy (geom, geom_p, sizeof geom);
+  g_assert_nonnull (g);
+  geom = GI32 (g, "geom", 6);
+  g_assert_nonnull (geom);
   r = run_new (geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]);
-  g_assert_true (golden_find (&g, "x", 0, 4, (int64_t[]) { geom[0], geom[1],
-                              geom[2], geom[3] }, &x_p));
-  g_assert_true (golden_find (&g, "y", 0, 3, (int64_t[]) { geom[0],
-                              geom[4] * geom[5], F }, &y_p));
-  memcpy (r->x, x_p, sizeof (float) * r->nx);
-  want = g_new (float, r->ny);
-  memcpy (want, y_p, sizeof (float) * r->ny);
+  x = GF32 (g, "x", geom[0], geom[1], geom[2], geom[3]);
+  g_assert_nonnull (x);
+  want = GF32 (g, "y", geom[0], geom[4] * geom[5], F);
+  g_assert_nonnull (want);
+  memcpy (r->x, x, sizeof (float) * r->nx);
 
   run_forward (r);
   for (int64_t i = 0; i < r->ny; i++)
     worst = MAX (worst, fabs ((double) r->out[i] - want[i]));
-  g_test_message ("%s: max-abs-diff %.3g against NumPy", file, worst);
-  g_assert_true (check_close (file, r->out, want, r->ny, 1e-4));
+  g_test_message ("%s: max-abs-diff %.3g against NumPy", case_name, worst);
+  g_assert_true (check_close (case_name, r->out, want, r->ny, 1e-4));
 
-  g_free (want);
-  g_free (g.bytes);
+  golden_free (g);
   run_free (r);
 }
 
@@ -537,8 +477,7 @@ int
 main (int argc, char **argv)
 {
   static const char *golden[] = {
-    "saliency-noise.bin", "saliency-shapes.bin", "saliency-video.bin",
-    "saliency-audio.bin",
+    "saliency-noise", "saliency-shapes", "saliency-video", "saliency-audio",
   };
 
   g_test_init (&argc, &argv, NULL);
@@ -546,7 +485,7 @@ main (int argc, char **argv)
   g_test_add_func ("/saliency/shape", test_shape);
   for (guint i = 0; i < G_N_ELEMENTS (golden); i++) {
     char *path = g_strdup_printf ("/saliency/golden-%.*s",
-                                  (int) strlen (golden[i]) - 13,
+                                  (int) strlen (golden[i]) - 9,
                                   golden[i] + 9);
     g_test_add_data_func (path, golden[i], test_golden);
     g_free (path);

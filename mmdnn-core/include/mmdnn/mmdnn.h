@@ -72,3 +72,6 @@
 #include <mmdnn/saliency.h>
 #include <mmdnn/encoder-image.h>
 #include <mmdnn/encoder-text.h>
+#include <mmdnn/fusion.h>
+#include <mmdnn/safetensors.h>
+#include <mmdnn/media.h>

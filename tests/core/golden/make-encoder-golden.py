@@ -7,22 +7,20 @@
 #   /usr/bin/python3 tests/core/golden/make-encoder-golden.py           # write
 #   /usr/bin/python3 tests/core/golden/make-encoder-golden.py --check   # compare
 #
-# File format: "MMDG" as documented in make-golden.py. Tensors per case:
+# File format: "MMDG" as written by mmdg.py. Tensors per case:
 #   config      float32 (13): C H W grid_h grid_w D a L m m2 m3 s N
 #   img.<name>  every parameter (PyTorch's default init, rounded to float32)
 #   x           (N, C, H, W) float32 input
-#   tokens      (N, K, D)     latent (N, L, Hl, Wl)     recon_loss ()
-#   dtokens     (N, K, D) upstream gradient, drecon () its recon-loss weight:
+#   tokens      (N, K, D)     latent (N, L, Hl, Wl)     recon_loss (1)
+#   dtokens     (N, K, D) upstream gradient, drecon (1) its recon-loss weight:
 #               the backward loss is sum(tokens * dtokens) + drecon * recon_loss
 #   dimg.<name> every parameter gradient
 # The reference runs in float64 from the float32 values. The saliency
 # descriptors (fixed, no gradient) come from the independent NumPy
 # implementation in make-saliency-golden.py, not from the C code.
 
-import argparse
 import importlib.util
 import os
-import struct
 import sys
 
 import numpy as np
@@ -32,6 +30,9 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PREFIX = "img"
+
+sys.path.insert(0, HERE)
+import mmdg  # noqa: E402
 
 spec = importlib.util.spec_from_file_location(
     "saliency_ref", os.path.join(HERE, "make-saliency-golden.py"))
@@ -90,14 +91,6 @@ class ImageEncoder(nn.Module):
         return tokens, latent, recon_loss
 
 
-def tensor_bytes(name, a):
-    a = np.ascontiguousarray(a, dtype="<f4")
-    nb = name.encode("ascii")
-    return b"".join([struct.pack("<I", len(nb)), nb,
-                     struct.pack("<II", 0, a.ndim),
-                     struct.pack("<%dq" % a.ndim, *a.shape), a.tobytes()])
-
-
 def build(seed, n, c, h, w, gh, gw, d, a, lat, m, m2, m3, s):
     torch.manual_seed(seed)
     model = ImageEncoder(c, gh, gw, d, a, lat, m, m2, m3, s)
@@ -119,44 +112,23 @@ def build(seed, n, c, h, w, gh, gw, d, a, lat, m, m2, m3, s):
         out.append(("%s.%s" % (PREFIX, name), p.detach().numpy()))
     out += [("x", x.numpy()), ("tokens", tokens.detach().numpy()),
             ("latent", latent.detach().numpy()),
-            ("recon_loss", recon_loss.detach().numpy()),
-            ("dtokens", dtokens.numpy()), ("drecon", drecon.numpy())]
+            # the two scalars are stored as shape (1), not 0-d
+            ("recon_loss", recon_loss.detach().numpy().reshape(1)),
+            ("dtokens", dtokens.numpy()), ("drecon", drecon.numpy().reshape(1))]
     for name, p in model.named_parameters():
         out.append(("d%s.%s" % (PREFIX, name), p.grad.numpy()))
-    blob = [b"MMDG", struct.pack("<II", 1, len(out))]
-    blob += [tensor_bytes(nm, arr) for nm, arr in out]
-    return b"".join(blob)
+    return [(nm, mmdg.F32, arr) for nm, arr in out]
 
 
 CASES = {
     # the spec's tiny config: 3×16×16, grid 2×2, D 8, widths 4
-    "encoder-image-square.bin": (1, 2, 3, 16, 16, 2, 2, 8, 4, 4, 4, 4, 4, 4),
+    "encoder-image-square": (1, 2, 3, 16, 16, 2, 2, 8, 4, 4, 4, 4, 4, 4),
     # odd everything: grey 24×40 (an audio-like patch), grid 2×5, overlapping cells
-    "encoder-image-rect.bin": (2, 3, 1, 24, 40, 2, 5, 6, 3, 5, 3, 5, 4, 6),
+    "encoder-image-rect": (2, 3, 1, 24, 40, 2, 5, 6, 3, 5, 3, 5, 4, 6),
 }
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--check", action="store_true",
-                    help="compare with the committed files instead of writing")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    bad = 0
-    for fname, params in CASES.items():
-        data = build(*params)
-        path = os.path.join(HERE, fname)
-        if args.check:
-            with open(path, "rb") as f:
-                same = f.read() == data
-            print("%s: %s" % (fname, "identical" if same else "DIFFERS"))
-            bad += not same
-        else:
-            with open(path, "wb") as f:
-                f.write(data)
-            print("wrote %s (%d bytes)" % (fname, len(data)))
-    return 1 if bad else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    torch.set_num_threads(1)
+    sys.exit(mmdg.main(CASES, lambda name, spec: build(*spec),
+                       description=__doc__))

@@ -14,38 +14,25 @@
 # not depend on PyTorch's float32 summation order) and rounded to float32.
 # The optimisers run PyTorch's own float32 implementations.
 #
-# File format (".bin", one file per case, everything little-endian):
+# File format: "MMDG" (written by mmdg.py, documented there and in README.md).
 #
-#   header   char[4]  magic "MMDG"
-#            u32      version (1)
-#            u32      tensor count
-#   tensor   u32      name length in bytes (1..255), then the name (ASCII,
-#                     no terminating NUL, unique within the file)
-#            u32      dtype: 0 = float32, 1 = int32
-#            u32      ndim (0..4; 0 is a scalar with one element)
-#            i64      shape[ndim], every size >= 1
-#            raw      the elements, row-major, 4 bytes each
-#
-# Nothing follows the last tensor. Naming inside a case: inputs and weights
-# as in the kernel signature ("x", "w", "b"), the forward output ("y"), the
-# upstream gradient ("dy", or "dloss" for a scalar loss: the loss for the
-# backward pass is sum(out * dy)), and one "d<input>" per gradient.
-# Hyper-parameters are stored as scalars so the C test has one source of truth.
+# Naming inside a case: inputs and weights as in the kernel signature ("x",
+# "w", "b"), the forward output ("y"), the upstream gradient ("dy", or "dloss"
+# for a scalar loss: the loss for the backward pass is sum(out * dy)), and
+# one "d<input>" per gradient. Hyper-parameters are stored as scalars so the
+# C test has one source of truth.
 
-import argparse
 import math
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-MAGIC = b"MMDG"
-VERSION = 1
-DT_F32 = 0
-DT_I32 = 1
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mmdg  # noqa: E402
+from mmdg import F32 as DT_F32, I32 as DT_I32  # noqa: E402
 
 F64 = torch.float64
 
@@ -69,33 +56,14 @@ class Case:
     def add(self, name, t, dtype=DT_F32):
         if isinstance(t, torch.Tensor):
             t = t.detach().cpu().numpy()
-        a = np.asarray(t)
-        if dtype == DT_F32:
-            a = a.astype("<f4")
-        else:
-            assert np.all(a == a.astype(np.int32)), name
-            a = a.astype("<i4")
-        assert all(n != name for n, _, _ in self.tensors), name
-        self.tensors.append((name, dtype, np.array(a, order="C", copy=True)))
+        # a copy: an optimiser case steps its tensors in place after adding
+        self.tensors.append((name, dtype, np.array(t, copy=True)))
 
     def scalar_f(self, name, v):
         self.add(name, np.array(v, dtype=np.float64))
 
     def scalar_i(self, name, v):
         self.add(name, np.array(v, dtype=np.int64), DT_I32)
-
-    def serialise(self):
-        out = [MAGIC, struct.pack("<II", VERSION, len(self.tensors))]
-        for name, dtype, a in self.tensors:
-            nb = name.encode("ascii")
-            assert 1 <= len(nb) <= 255
-            out.append(struct.pack("<I", len(nb)))
-            out.append(nb)
-            out.append(struct.pack("<II", dtype, a.ndim))
-            assert a.ndim <= 4 and all(s >= 1 for s in a.shape)
-            out.append(struct.pack("<%dq" % a.ndim, *a.shape))
-            out.append(a.tobytes())
-        return b"".join(out)
 
 
 def backward(c, out, name="dy", lo=-1.0, hi=1.0):
@@ -514,40 +482,14 @@ CASES = {
 }
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--check", action="store_true",
-                    help="compare with the files on disk instead of writing")
-    ap.add_argument("--outdir", default=os.path.dirname(os.path.abspath(__file__)))
-    args = ap.parse_args()
-
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-
-    bad = 0
-    total = 0
-    for name, (seed, build) in CASES.items():
-        c = Case(seed)
-        build(c)
-        data = c.serialise()
-        total += len(data)
-        path = os.path.join(args.outdir, name + ".bin")
-        if args.check:
-            try:
-                with open(path, "rb") as f:
-                    same = f.read() == data
-            except OSError:
-                same = False
-            if not same:
-                print("differs: %s" % path, file=sys.stderr)
-                bad += 1
-        else:
-            with open(path, "wb") as f:
-                f.write(data)
-    print("%d cases, %d bytes%s" % (len(CASES), total,
-                                    ", %d differ" % bad if bad else ""))
-    return 1 if bad else 0
+def build(name, spec):
+    seed, builder = spec
+    c = Case(seed)
+    builder(c)
+    return c.tensors
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    sys.exit(mmdg.main(CASES, build, description=__doc__))

@@ -12,33 +12,20 @@
 #   /usr/bin/python3 tests/core/golden/make-logmel-golden.py --check  # compare
 #
 # Files: logmel-slaney.bin (the default config) and logmel-htk.bin (HTK scale,
-# fmin > 0, fewer mels). Same format as make-golden.py (the "MMDG" files):
-#
-#   header   char[4]  magic "MMDG"
-#            u32      version (1)
-#            u32      tensor count
-#   tensor   u32      name length in bytes (1..255), then the name (ASCII)
-#            u32      dtype: 0 = float32, 1 = int32
-#            u32      ndim (0..4; 0 is a scalar with one element)
-#            i64      shape[ndim]
-#            raw      the elements, row-major, 4 bytes each, little-endian
+# fmin > 0, fewer mels), in the "MMDG" format of mmdg.py.
 #
 # Tensors: the config as int32 scalars "sample_rate", "win_length",
 # "hop_length", "n_fft", "n_mels", "scale" (0 Slaney, 1 HTK) and float32
 # scalars "fmin", "fmax", "log_floor"; "samples" (N) float32 input; "frames"
 # (T, n_mels) float32 expected ln-mel output, T = (N - win)//hop + 1.
 
-import argparse
 import os
-import struct
 import sys
 
 import numpy as np
 
-MAGIC = b"MMDG"
-VERSION = 1
-DT_F32 = 0
-DT_I32 = 1
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mmdg  # noqa: E402
 
 
 # librosa.hz_to_mel / mel_to_hz, scalar forms
@@ -120,52 +107,19 @@ CASES = {
 N_SAMPLES = 4800
 
 
-def encode(tensors):
-    out = [MAGIC, struct.pack("<II", VERSION, len(tensors))]
-    for name, dtype, a in tensors:
-        nb = name.encode("ascii")
-        out.append(struct.pack("<I", len(nb)))
-        out.append(nb)
-        out.append(struct.pack("<II", dtype, a.ndim))
-        out.append(struct.pack("<%dq" % a.ndim, *a.shape))
-        out.append(a.astype("<f4" if dtype == DT_F32 else "<i4").tobytes(order="C"))
-    return b"".join(out)
-
-
-def make(cfg):
+def build(name, cfg):
     x = test_signal(cfg["sample_rate"], N_SAMPLES, cfg["seed"])
     # the config exactly as the C side sees it (float32 fields)
     c = dict(cfg)
     for k in ("fmin", "fmax", "log_floor"):
         c[k] = np.float32(cfg[k])
     y = logmel(x, c).astype(np.float32)
-    tensors = [(k, DT_I32, np.array(cfg[k], dtype=np.int32))
+    tensors = [(k, mmdg.I32, np.array(cfg[k], dtype=np.int32))
                for k in ("sample_rate", "win_length", "hop_length", "n_fft", "n_mels", "scale")]
-    tensors += [(k, DT_F32, np.array(c[k], dtype=np.float32)) for k in ("fmin", "fmax", "log_floor")]
-    tensors += [("samples", DT_F32, x), ("frames", DT_F32, y)]
-    return encode(tensors)
-
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--check", action="store_true", help="compare with the files, write nothing")
-    args = ap.parse_args()
-    here = os.path.dirname(os.path.abspath(__file__))
-    bad = 0
-    for name, cfg in CASES.items():
-        data = make(cfg)
-        path = os.path.join(here, name + ".bin")
-        if args.check:
-            with open(path, "rb") as f:
-                same = f.read() == data
-            print("%s: %s" % (name, "same" if same else "DIFFERENT"))
-            bad += not same
-        else:
-            with open(path, "wb") as f:
-                f.write(data)
-            print("wrote %s (%d bytes)" % (path, len(data)))
-    return 1 if bad else 0
+    tensors += [(k, mmdg.F32, np.array(c[k], dtype=np.float32)) for k in ("fmin", "fmax", "log_floor")]
+    tensors += [("samples", mmdg.F32, x), ("frames", mmdg.F32, y)]
+    return tensors
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(mmdg.main(CASES, build, description=__doc__))

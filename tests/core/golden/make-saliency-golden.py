@@ -8,37 +8,20 @@
 #   /usr/bin/python3 tests/core/golden/make-saliency-golden.py          # write
 #   /usr/bin/python3 tests/core/golden/make-saliency-golden.py --check  # compare
 #
-# Same "MMDG" format as make-golden.py (see there and golden/README.md).
+# The "MMDG" format of mmdg.py (see there and golden/README.md).
 # Tensors per case: "geom" int32 [n, c, h, w, grid_h, grid_w], "x" float32
 # (N, C, H, W), "y" float32 (N, grid_h·grid_w, 36). Deterministic: fixed
 # seeds, float64 reference from the float32 inputs, rounded to float32.
 
-import argparse
 import math
 import os
-import struct
 import sys
 from fractions import Fraction
 
 import numpy as np
 
-MAGIC = b"MMDG"
-VERSION = 1
-DT_F32 = 0
-DT_I32 = 1
-
-
-def serialise(tensors):
-    out = [MAGIC, struct.pack("<II", VERSION, len(tensors))]
-    for name, dtype, a in tensors:
-        a = np.ascontiguousarray(a, dtype="<f4" if dtype == DT_F32 else "<i4")
-        nb = name.encode("ascii")
-        out.append(struct.pack("<I", len(nb)))
-        out.append(nb)
-        out.append(struct.pack("<II", dtype, a.ndim))
-        out.append(struct.pack("<%dq" % a.ndim, *a.shape))
-        out.append(a.tobytes())
-    return b"".join(out)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mmdg  # noqa: E402
 
 
 # ---------------------------------------------------------------- reference
@@ -148,8 +131,8 @@ def build(seed, n, c, h, w, gh, gw, kind):
                       for _ in range(n)])
     x = x.astype(np.float32)
     y = np.stack([saliency(x[i], gh, gw) for i in range(n)])
-    return [("geom", DT_I32, np.array([n, c, h, w, gh, gw])),
-            ("x", DT_F32, x), ("y", DT_F32, y)]
+    return [("geom", mmdg.I32, np.array([n, c, h, w, gh, gw])),
+            ("x", mmdg.F32, x), ("y", mmdg.F32, y)]
 
 
 # name -> (seed, n, c, h, w, grid_h, grid_w, input kind)
@@ -164,32 +147,6 @@ CASES = {
 }
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--check", action="store_true",
-                    help="compare with the files on disk instead of writing")
-    ap.add_argument("--outdir", default=os.path.dirname(os.path.abspath(__file__)))
-    args = ap.parse_args()
-
-    bad = 0
-    for name, (seed, *geom, kind) in CASES.items():
-        data = serialise(build(seed, *geom, kind))
-        path = os.path.join(args.outdir, name + ".bin")
-        if args.check:
-            try:
-                with open(path, "rb") as f:
-                    same = f.read() == data
-            except OSError:
-                same = False
-            if not same:
-                print("differs: %s" % path, file=sys.stderr)
-                bad += 1
-        else:
-            with open(path, "wb") as f:
-                f.write(data)
-    print("%d cases%s" % (len(CASES), ", %d differ" % bad if bad else ""))
-    return 1 if bad else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(mmdg.main(CASES, lambda name, spec: build(*spec),
+                       description=__doc__))
