@@ -715,6 +715,40 @@ mmdnn_image_encoder_forward (const MmdnnImageEncoder *e,
   return TRUE;
 }
 
+gboolean
+mmdnn_image_encoder_decode (const MmdnnImageEncoder *e,
+                            MmdnnImageEncoderActs *a, const float *latent,
+                            int64_t n, float *recon, GError **error)
+{
+  Acts *v;
+
+  MMDNN_CHECK_NOT_NULL (e, error, FALSE);
+  MMDNN_CHECK_NOT_NULL (a, error, FALSE);
+  MMDNN_CHECK_NOT_NULL (latent, error, FALSE);
+  MMDNN_CHECK_NOT_NULL (recon, error, FALSE);
+  MMDNN_CHECK (config_equal (&a->config, &e->config), error, FALSE,
+               "%s: the activations were made for a different encoder config",
+               G_STRFUNC);
+  MMDNN_CHECK (e->config.use_ae, error, FALSE,
+               "%s: the encoder has no AE branch (use_ae is off)", G_STRFUNC);
+  MMDNN_CHECK (e->ae_dec1.weight != NULL && e->ae_dec1.weight->value != NULL,
+               error, FALSE,
+               "%s: the parameter set is not allocated", G_STRFUNC);
+  MMDNN_CHECK (n >= 1 && n <= a->max_n, error, FALSE,
+               "%s: n = %" G_GINT64_FORMAT " must be in [1, max_n = %"
+               G_GINT64_FORMAT "]", G_STRFUNC, n, a->max_n);
+
+  /* the decoder's hidden map reuses the forward's buffer: a pending
+   * reconstruction backward would read the wrong values, so it is refused
+   * until the next forward */
+  v = &a->v;
+  convt_forward (&e->ae_dec1, a->col, v->ae_dec1, latent, n);
+  mmdnn_relu_forward (v->ae_relu3, v->ae_dec1, convt_numel (&e->ae_dec1, n));
+  convt_forward (&e->ae_dec2, a->col, recon, v->ae_relu3, n);
+  a->have_recon = FALSE;
+  return TRUE;
+}
+
 /* The forward in reverse. Without dtokens only the reconstruction path
  * carries a gradient, so the head, SAL and MS are skipped; the AE encoder's
  * token path then adds zeros (cheap: one pooling). */

@@ -145,4 +145,15 @@ MMDNN_API void mmdnn_image_encoder_backward (const MmdnnImageEncoder *e,
  * decoding perturbed latents into virtual samples), or NULL without AE.  */
 MMDNN_API const float *mmdnn_image_encoder_latent (const MmdnnImageEncoderActs *a);
 
+/* The AE decoder alone, forward only (virtual samples from perturbed
+ * latents): latent (N, L, Hl, Wl) → recon (N, C, Hr, Wr), written to the
+ * caller's @recon. Uses @a's decoder buffers as scratch, so a pending
+ * backward with drecon ≠ 0 needs a new forward first. Fails (nothing
+ * written) on NULL arguments, activations made for another config, no AE
+ * branch, an unallocated parameter set, or n outside [1, max_n]. */
+MMDNN_API gboolean mmdnn_image_encoder_decode (const MmdnnImageEncoder *e,
+                                               MmdnnImageEncoderActs *a,
+                                               const float *latent, int64_t n,
+                                               float *recon, GError **error);
+
 G_END_DECLS

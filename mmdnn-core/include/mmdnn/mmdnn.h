@@ -75,3 +75,5 @@
 #include <mmdnn/fusion.h>
 #include <mmdnn/safetensors.h>
 #include <mmdnn/media.h>
+#include <mmdnn/model.h>
+#include <mmdnn/augment.h>
