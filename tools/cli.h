@@ -3,6 +3,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -32,8 +33,17 @@ void cli_errorf (const char *format, ...) G_GNUC_PRINTF (1, 2);
 gboolean cli_parse (GOptionContext *ctx, const char *cmd, int *argc,
                     char ***argv);
 
+/* Prints the finished object of @b to stdout, two-space indented, doubles
+ * as the shortest decimal that reads back (not json-glib's generator: 1.6
+ * writes 1e-08 as "1e-08.0"). Defined in cli-info.c. */
+void cli_print_json (JsonBuilder *b);
+
 /* The subcommands. */
 int  cli_dump_run (int argc, char **argv);
 void cli_dump_help (void);
+int  cli_info_run (int argc, char **argv);
+void cli_info_help (void);
+int  cli_bench_run (int argc, char **argv);
+void cli_bench_help (void);
 
 G_END_DECLS

@@ -15,6 +15,9 @@ pkgs=(
   libcairo2-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  # tools/make-dataset (AVT-Fashion): images, TTS voices, encoding/muxing
+  python3-numpy dataset-fashion-mnist ffmpeg
+  flite festival festvox-itapc16k festvox-italp16k festvox-czech-dita espeak-ng
 )
 for arg in "$@"; do
   case "$arg" in

@@ -16,6 +16,10 @@
 static const CliCommand commands[] = {
   { "dump", "show what the encoders see: text, audio, video, subtitles",
     cli_dump_run, cli_dump_help },
+  { "info", "describe a model or checkpoint file (--json for programs)",
+    cli_info_run, cli_info_help },
+  { "bench", "measure training samples/s and inference latency",
+    cli_bench_run, cli_bench_help },
 };
 
 static void

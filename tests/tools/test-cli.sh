@@ -3,16 +3,30 @@
 # committed test media (tests/core/media, see make-test-media.sh) and on bad
 # input; check exit statuses AND what is printed or written. TAP output.
 #
-#   test-cli.sh MMDNN MEDIA_DIR
+#   test-cli.sh MMDNN MEDIA_DIR MAKE_TINY_MODEL
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -u
 
 MMDNN=$1
 MEDIA=$2
+MAKE_TINY=$3
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mmdnn-test-cli-XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 n=0
 failed=0
+
+# The `mmdnn info`/`bench` tests read the JSON with Debian's python3 when the
+# machine has it, else fall back to grep on json-glib's pretty output.
+PY=
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import json' 2>/dev/null && PY=/usr/bin/python3
+
+# The tiny model files (see make-tiny-model.c) and the parameter count the
+# helper computed from the model's own parameter set.
+TINY=$TMP/tiny
+mkdir -p "$TINY"
+"$MAKE_TINY" "$TINY" > "$TMP/tiny.txt" || echo "# make-tiny-model failed"
+TINY_PARAMS=$(sed -n 's/^params //p' "$TMP/tiny.txt")
+TINY_TENSORS=$(sed -n 's/^tensors //p' "$TMP/tiny.txt")
 
 # run CMD...: runs it with stdout in $TMP/out, stderr in $TMP/err, status in $rc
 run () {
@@ -210,6 +224,197 @@ dump_truncated_body () {
   [ "$lines" -gt 1 ] && [ "$lines" -lt 190 ] || fail "$lines lines"
 }
 
+# ---- info and bench: positive -------------------------------------------------
+
+# the element count of every tensor of a safetensors file, from its header
+# (8-byte little-endian length, then JSON): independent of mmdnn's reader;
+# with $2 = "params" the optimiser slabs of a checkpoint are left out
+safetensors_numel () {
+  $PY - "$1" "${2:-all}" <<'PYEOF'
+import json, struct, sys
+with open(sys.argv[1], 'rb') as f:
+    n, = struct.unpack('<Q', f.read(8))
+    h = json.loads(f.read(n))
+total = 0
+for name, t in h.items():
+    if name == '__metadata__' or (sys.argv[2] == 'params' and name.startswith('optim.')):
+        continue
+    k = 1
+    for d in t['shape']:
+        k *= d
+    total += k
+print(total)
+PYEOF
+}
+
+help_info_bench () {
+  run "$MMDNN" help
+  expect_rc 0
+  expect_out "  info "
+  expect_out "  bench "
+  run "$MMDNN" help info
+  expect_rc 0
+  expect_out "mmdnn info [OPTION"
+  expect_out "--json"
+  run "$MMDNN" bench --help
+  expect_rc 0
+  expect_out "mmdnn bench [OPTION"
+  for o in "--config=FILE.json" "--batch=N" "--threads=T" "--seconds=S" "--json"; do
+    expect_out "$o"
+  done
+}
+
+info_text () {
+  [ -n "$TINY_PARAMS" ] || fail "make-tiny-model printed no parameter count"
+  run "$MMDNN" info "$TINY/tiny.safetensors"
+  expect_rc 0
+  grep -qx "File  *$TINY/tiny.safetensors" "$TMP/out" || fail "File line"
+  grep -qx "Model id  *tiny-test" "$TMP/out" || fail "Model id line"
+  grep -qx "Format  *mmdnn model, version 1" "$TMP/out" || fail "Format line"
+  grep -qx "Modalities  *video, audio, text" "$TMP/out" || fail "Modalities line"
+  grep -qx "Tasks  *2" "$TMP/out" || fail "Tasks line"
+  grep -qx "  garment  *3 classes, weight 1" "$TMP/out" || fail "garment line"
+  grep -qx '  *"T-shirt/top", "Bag, small", "Say \\"hi\\""' "$TMP/out" || fail "garment classes"
+  grep -qx "  speaker_gender  *2 classes, weight 0.5" "$TMP/out" || fail "speaker_gender line"
+  grep -qx '  *"female", "male"' "$TMP/out" || fail "speaker_gender classes"
+  grep -q "^Parameters  *$TINY_PARAMS (.*) in $TINY_TENSORS tensors" "$TMP/out" \
+    || fail "Parameters line: want $TINY_PARAMS in $TINY_TENSORS tensors"
+  # the seven groups, in order, add up to the total
+  sum=$(awk '/^  (video|audio|text|fusion|heads|aux|disc) +[0-9]+ +[0-9.]+%$/ { s += $2; k++ }
+             END { print k ":" s }' "$TMP/out")
+  [ "$sum" = "7:$TINY_PARAMS" ] || fail "groups (count:sum) $sum"
+  grep -qx "  video  *16x16 grey, (v/255 - 0.5) / 0.25" "$TMP/out" || fail "video preprocessing"
+  grep -q "^  audio  *16000 Hz, window 400, hop 160, FFT 512$" "$TMP/out" || fail "audio preprocessing"
+  grep -q "^  *16 Slaney mels 0-8000 Hz" "$TMP/out" || fail "mel line"
+  grep -qx "  text  *97 hash buckets, 4 tokens x 3 ids per cue" "$TMP/out" || fail "text preprocessing"
+  grep -qx "  dim  *8" "$TMP/out" || fail "dim line"
+  grep -A1 "^  video encoder" "$TMP/out" | tr -s ' ' > "$TMP/enc"
+  printf ' video encoder 1x16x16 -> 2x2 = 4 tokens\n AE 2/4 latent 3, MS 3x2/4/5, SAL 3\n' > "$TMP/want"
+  cmp -s "$TMP/enc" "$TMP/want" || fail "video encoder lines: $(cat "$TMP/enc")"
+  grep -q "^  discriminator  *hidden 4," "$TMP/out" || fail "discriminator line"
+}
+
+info_json () {
+  run "$MMDNN" info "$TINY/tiny.safetensors" --json
+  expect_rc 0
+  if [ -n "$PY" ]; then
+    want=$(safetensors_numel "$TINY/tiny.safetensors")
+    [ "$want" = "$TINY_PARAMS" ] || fail "header count $want != helper's $TINY_PARAMS"
+    $PY - "$TMP/out" "$TINY_PARAMS" "$TINY_TENSORS" "$TINY/tiny.safetensors" <<'PYEOF' || fail "JSON content"
+import json, sys
+j = json.load(open(sys.argv[1]))        # one object, nothing after it
+def want(cond, what):
+    if not cond:
+        print('#   ' + what); sys.exit(1)
+p = j['parameters']
+want(p['total'] == int(sys.argv[2]), 'total %r' % p['total'])
+want(p['tensors'] == int(sys.argv[3]), 'tensors %r' % p['tensors'])
+groups = ['video', 'audio', 'text', 'fusion', 'heads', 'aux', 'disc']
+want(sorted(k for k in p if k not in ('total', 'tensors')) == sorted(groups), 'groups %r' % list(p))
+want(sum(p[g] for g in groups) == p['total'] and all(p[g] > 0 for g in groups), 'group sum')
+want(j['file'] == sys.argv[4], 'file')
+want(j['model_id'] == 'tiny-test' and j['format_version'] == 1, 'id/version')
+want(j['kind'] == 'model' and j['step'] is None, 'kind/step')
+want(j['modalities'] == ['video', 'audio', 'text'], 'modalities')
+want([t['name'] for t in j['tasks']] == ['garment', 'speaker_gender'], 'task names')
+want(j['tasks'][0]['classes'] == ['T-shirt/top', 'Bag, small', 'Say "hi"'], 'classes 0')
+want(j['tasks'][1]['classes'] == ['female', 'male'] and j['tasks'][1]['weight'] == 0.5, 'task 1')
+want(j['tasks'][0]['n_classes'] == 3, 'n_classes')
+want(j['preprocessing']['video']['height'] == 16 and j['preprocessing']['text']['buckets'] == 97, 'preprocessing')
+want(j['preprocessing']['audio']['patch_frames'] == 16, 'patch_frames')
+a = j['architecture']
+want(a['dim'] == 8 and a['encoders']['video']['tokens'] == 4 and a['encoders']['audio']['tokens'] == 2, 'architecture')
+want(a['encoders']['text']['tokens'] == 4 and a['heads'] == {'garment': 3, 'speaker_gender': 2}, 'heads')
+want(a['disc_hidden'] == 4 and a['aux_heads'] is True, 'aux/disc')
+c = j['config']
+want(c['model_id'] == 'tiny-test' and c['fusion']['dim'] == 8, 'config')
+want(c['tasks'][0]['classes'] == j['tasks'][0]['classes'], 'config classes')
+want(c['encoders']['video']['ms_width3'] == 5, 'config encoders')
+json.dump(c, open(sys.argv[1] + '.config.json', 'w'))
+PYEOF
+    [ $ok = 1 ] || return
+    # the "config" object is a complete config: it builds the same model
+    run "$MMDNN" bench --config "$TMP/out.config.json" --seconds 0.01 --batch 1 --json
+    expect_rc 0
+    $PY -c 'import json, sys; j = json.load(open(sys.argv[1]))
+sys.exit(not (j["params"] == int(sys.argv[2]) and j["model_id"] == "tiny-test"))' \
+      "$TMP/out" "$TINY_PARAMS" || fail "the config of info --json builds another model"
+  else
+    expect_out "\"total\": $TINY_PARAMS,"
+    expect_out '"model_id": "tiny-test",'
+    expect_out '"name": "garment",'
+    expect_out '"Say \"hi\""'
+    expect_out '"config": {'
+  fi
+}
+
+# a checkpoint loads too: same parameters, the optimiser slabs not counted
+info_checkpoint () {
+  run "$MMDNN" info "$TINY/tiny-ckpt.safetensors"
+  expect_rc 0
+  grep -qx "Format  *mmdnn checkpoint, version 1, step 1" "$TMP/out" || fail "Format line"
+  grep -q "^Parameters  *$TINY_PARAMS " "$TMP/out" || fail "Parameters line"
+  run "$MMDNN" info "$TINY/tiny-ckpt.safetensors" --json
+  expect_rc 0
+  if [ -n "$PY" ]; then
+    [ "$(safetensors_numel "$TINY/tiny-ckpt.safetensors" params)" = "$TINY_PARAMS" ] || fail "header count"
+    [ "$(safetensors_numel "$TINY/tiny-ckpt.safetensors")" = "$((3 * TINY_PARAMS))" ] || fail "no AdamW slabs?"
+    $PY -c 'import json, sys; j = json.load(open(sys.argv[1]))
+sys.exit(not (j["kind"] == "checkpoint" and j["step"] == 1 and j["parameters"]["total"] == int(sys.argv[2])))' \
+      "$TMP/out" "$TINY_PARAMS" || fail "JSON kind/step/total"
+  else
+    expect_out '"kind": "checkpoint",'
+    expect_out '"step": 1,'
+  fi
+}
+
+bench_json () {
+  run "$MMDNN" bench --seconds 0.5 --batch 4 --threads 1 --config "$TINY/tiny.json" --json
+  expect_rc 0
+  if [ -n "$PY" ]; then
+    $PY - "$TMP/out" "$TINY_PARAMS" <<'PYEOF' || fail "JSON content"
+import json, sys
+j = json.load(open(sys.argv[1]))
+def want(cond, what):
+    if not cond:
+        print('#   ' + what); sys.exit(1)
+for k in ('train_samples_per_s', 'infer_ms', 'train_step_ms', 'infer_best_ms'):
+    want(isinstance(j[k], float) and j[k] > 0, '%s = %r' % (k, j[k]))
+want(j['batch'] == 4 and j['threads'] == 1, 'batch/threads')
+want(j['params'] == int(sys.argv[2]), 'params %r' % j['params'])
+want(isinstance(j['blas_core'], str) and j['blas_core'] != '', 'blas_core')
+want(j['model_id'] == 'tiny-test' and j['config'].endswith('tiny.json'), 'model_id/config')
+want(j['train_steps'] >= 3 and j['infer_runs'] >= 10, 'runs')
+# samples/s is the batch over the median step
+want(abs(j['train_samples_per_s'] - 4000.0 / j['train_step_ms']) <= 1e-3 * j['train_samples_per_s'], 'samples/s vs step')
+PYEOF
+  else
+    grep -Eq '"train_samples_per_s": [0-9.e+]+,' "$TMP/out" || fail "train_samples_per_s"
+    grep -Eq '"infer_ms": [0-9.e+-]+,' "$TMP/out" || fail "infer_ms"
+    expect_out "\"params\": $TINY_PARAMS,"
+    expect_out '"batch": 4,'
+  fi
+}
+
+bench_text () {
+  run "$MMDNN" bench --seconds 0.1 --batch 3 --threads 1 --config "$TINY/tiny.json"
+  expect_rc 0
+  grep -qx "Model  *tiny-test ($TINY/tiny.json)" "$TMP/out" || fail "Model line"
+  grep -qx "Parameters  *$TINY_PARAMS" "$TMP/out" || fail "Parameters line"
+  grep -qx "BLAS  *OpenBLAS .*, 1 thread" "$TMP/out" || fail "BLAS line"
+  grep -qx "Batch  *3 for training, 1 for inference" "$TMP/out" || fail "Batch line"
+  grep -Eqx " +value +unit +runs +median ms +best ms +GEMM" "$TMP/out" || fail "table header"
+  grep -Eqx "training +[0-9]+\.[0-9] +samples/s +[0-9]+ +[0-9]+\.[0-9]{3} +[0-9]+\.[0-9]{3} +[0-9]+%" "$TMP/out" \
+    || fail "training row"
+  grep -Eqx "inference +[0-9]+\.[0-9]{3} +ms +[0-9]+ +[0-9]+\.[0-9]{3} +[0-9]+\.[0-9]{3} +[0-9]+%" "$TMP/out" \
+    || fail "inference row"
+  # positive values; samples/s = batch / median step; best <= median; enough runs
+  awk '$1 == "training" { t = 1; if ($2 <= 0 || $4 < 3 || $6 > $5) exit 1
+                          d = $2 - 3000 / $5; if (d < -0.1 || d > 0.1) exit 1 }
+       $1 == "inference" { i = 1; if ($2 <= 0 || $4 < 10 || $6 > $5 || $2 != $5) exit 1 }
+       END { exit !(t && i) }' "$TMP/out" || fail "table values"
+}
+
 # ---- negative ---------------------------------------------------------------
 
 no_arguments_n () {
@@ -359,6 +564,154 @@ extra_arguments_n () {
   expect_err "no FILE given"
 }
 
+# ---- info and bench: negative -------------------------------------------------
+
+info_missing_n () {
+  run "$MMDNN" info "$TMP/nope.safetensors"
+  expect_rc 1
+  expect_err "mmdnn: $TMP/nope.safetensors: cannot open: No such file or directory"
+  [ ! -s "$TMP/out" ] || fail "stdout not empty"
+  run "$MMDNN" info "$TMP/nope.safetensors" --json
+  expect_rc 1
+  [ ! -s "$TMP/out" ] || fail "--json: stdout not empty"
+}
+
+info_truncated_n () {
+  size=$(wc -c < "$TINY/tiny.safetensors")
+  for keep in $((size / 2)) 100 4 0; do
+    head -c $keep "$TINY/tiny.safetensors" > "$TMP/cut.safetensors"
+    run "$MMDNN" info "$TMP/cut.safetensors"
+    expect_rc 1
+    expect_no_crash
+    expect_err "mmdnn: $TMP/cut.safetensors: "
+    [ ! -s "$TMP/out" ] || fail "cut to $keep bytes: stdout not empty"
+  done
+}
+
+# overwrite @3 bytes at offset @2 of a copy of the tiny model with @4
+patched () {
+  cp "$TINY/tiny.safetensors" "$1"
+  printf "$4" | dd of="$1" bs=1 seek="$2" count="$3" conv=notrunc 2>/dev/null
+}
+
+info_flipped_header_n () {
+  # the header length (first 8 bytes), then the header's opening '{'
+  patched "$TMP/len.safetensors" 0 8 '\377\377\377\377\377\377\377\177'
+  run "$MMDNN" info "$TMP/len.safetensors"
+  expect_rc 1
+  expect_no_crash
+  expect_err "mmdnn: $TMP/len.safetensors: "
+  patched "$TMP/brace.safetensors" 8 1 'X'
+  run "$MMDNN" info "$TMP/brace.safetensors" --json
+  expect_rc 1
+  expect_no_crash
+  expect_err "mmdnn: $TMP/brace.safetensors: "
+  [ ! -s "$TMP/out" ] || fail "stdout not empty"
+}
+
+info_nan_weight_n () {
+  hlen=$(od -An -tu8 -N8 "$TINY/tiny.safetensors" | tr -d ' ')
+  [ -n "$hlen" ] || fail "cannot read the header length"
+  patched "$TMP/nan.safetensors" $((8 + hlen)) 4 '\000\000\300\177'   # the first float: NaN
+  run "$MMDNN" info "$TMP/nan.safetensors"
+  expect_rc 1
+  expect_err "mmdnn: $TMP/nan.safetensors: tensor '"
+  expect_err "element 0 is nan"
+}
+
+info_mismatch_n () {
+  run "$MMDNN" info "$TINY/mismatch.safetensors"
+  expect_rc 1
+  expect_err "mmdnn: $TINY/mismatch.safetensors: tensor '"
+  expect_err "has shape ("
+  [ ! -s "$TMP/out" ] || fail "stdout not empty"
+}
+
+info_future_version_n () {
+  run "$MMDNN" info "$TINY/future.safetensors"
+  expect_rc 1
+  expect_err "mmdnn: $TINY/future.safetensors: written by a newer mmdnn (file format 99"
+}
+
+info_not_a_model_n () {
+  run "$MMDNN" info "$MEDIA/clip.mkv"
+  expect_rc 1
+  expect_no_crash
+  expect_err "mmdnn: $MEDIA/clip.mkv: "
+  run "$MMDNN" info "$TINY/tiny.json"
+  expect_rc 1
+  expect_err "mmdnn: $TINY/tiny.json: "
+  run "$MMDNN" info "$TMP"
+  expect_rc 1
+  expect_err "mmdnn: $TMP: "
+}
+
+info_usage_n () {
+  run "$MMDNN" info
+  expect_rc 2
+  expect_err "mmdnn: info: no MODEL given"
+  run "$MMDNN" info "$TINY/tiny.safetensors" "$TINY/tiny-ckpt.safetensors"
+  expect_rc 2
+  expect_err "one MODEL only (got '$TINY/tiny-ckpt.safetensors' too)"
+  [ ! -s "$TMP/out" ] || fail "stdout not empty"
+  run "$MMDNN" info --verbose "$TINY/tiny.safetensors"
+  expect_rc 2
+  expect_err "mmdnn: info: Unknown option --verbose"
+}
+
+bench_bad_config_n () {
+  printf '{"encoders": {"video": {"dim": "wide"}}}' > "$TMP/type.json"
+  run "$MMDNN" bench --config "$TMP/type.json" --seconds 0.1
+  expect_rc 1
+  expect_err "mmdnn: $TMP/type.json: encoders.video.dim: expected an integer, got a string"
+  [ ! -s "$TMP/out" ] || fail "stdout not empty"
+  printf '{"optim": {"learning_rate": 0.1}}' > "$TMP/key.json"
+  run "$MMDNN" bench --config "$TMP/key.json" --seconds 0.1 --json
+  expect_rc 1
+  expect_err "mmdnn: $TMP/key.json: optim.learning_rate: unknown key"
+  [ ! -s "$TMP/out" ] || fail "--json: stdout not empty"
+  printf '{"fusion": {"dim": 64}, "encoders": {"video": {"dim": 32}}}' > "$TMP/range.json"
+  run "$MMDNN" bench --config "$TMP/range.json" --seconds 0.1
+  expect_rc 1
+  expect_err "mmdnn: $TMP/range.json: "
+  expect_err "encoders.video.dim"
+}
+
+bench_config_not_json_n () {
+  printf 'model: tiny\n' > "$TMP/yaml.json"
+  run "$MMDNN" bench --config "$TMP/yaml.json" --seconds 0.1
+  expect_rc 1
+  expect_err "mmdnn: $TMP/yaml.json: "
+  run "$MMDNN" bench --config "$TMP/none.json" --seconds 0.1
+  expect_rc 1
+  expect_err "mmdnn: $TMP/none.json: cannot open: No such file or directory"
+  run "$MMDNN" bench --config "$TMP" --seconds 0.1
+  expect_rc 1
+  expect_err "mmdnn: $TMP: cannot read: Is a directory"
+}
+
+bench_bad_arguments_n () {
+  run "$MMDNN" bench --batch 0
+  expect_rc 2
+  expect_err "mmdnn: bench: --batch 0 must be in [1, 4096]"
+  run "$MMDNN" bench --threads -1
+  expect_rc 2
+  expect_err "--threads -1 must be in [0, 1024]"
+  run "$MMDNN" bench --seconds 0
+  expect_rc 2
+  expect_err "--seconds 0 must be in (0, 3600]"
+  run "$MMDNN" bench --seconds nan
+  expect_rc 2
+  expect_err "--seconds nan must be"
+  run "$MMDNN" bench --batch many
+  expect_rc 2
+  expect_err "many"
+  run "$MMDNN" bench "$TINY/tiny.json"
+  expect_rc 2
+  expect_err "unexpected argument '$TINY/tiny.json'"
+  [ ! -s "$TMP/out" ] || fail "stdout not empty"
+}
+
 tests="version help_lists_commands dump_text dump_audio_csv dump_audio_window
   dump_audio_pgm dump_audio_summary dump_video_frames dump_video_every
   dump_subtitles dump_truncated_body
@@ -366,7 +719,11 @@ tests="version help_lists_commands dump_text dump_audio_csv dump_audio_window
   missing_file_n directory_n random_bytes_n truncated_header_n
   csv_and_pgm_n bad_window_n pgm_unwritable_n video_needs_out_n
   video_out_is_file_n missing_streams_n text_bad_utf8_n
-  text_bad_config_n extra_arguments_n"
+  text_bad_config_n extra_arguments_n
+  help_info_bench info_text info_json info_checkpoint bench_json bench_text
+  info_missing_n info_truncated_n info_flipped_header_n info_nan_weight_n
+  info_mismatch_n info_future_version_n info_not_a_model_n info_usage_n
+  bench_bad_config_n bench_config_not_json_n bench_bad_arguments_n"
 echo "1..$(echo $tests | wc -w)"
 for t in $tests; do
   check "$t"

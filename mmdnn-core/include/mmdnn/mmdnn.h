@@ -77,3 +77,4 @@
 #include <mmdnn/media.h>
 #include <mmdnn/model.h>
 #include <mmdnn/augment.h>
+#include <mmdnn/dataset.h>

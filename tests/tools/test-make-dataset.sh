@@ -1,0 +1,198 @@
+#!/bin/sh
+# tools/make-dataset (the AVT-Fashion generator), end to end: generate tiny
+# data sets and look at them through the built `mmdnn dump`, which decodes
+# with the same code the data set loader uses. TAP output.
+#
+#   test-make-dataset.sh MMDNN MAKE_DATASET
+#
+# Needs what tools/install-deps.sh installs (Debian's python3-numpy,
+# dataset-fashion-mnist, flite, festival + voices, espeak-ng, ffmpeg); a
+# missing one fails the test with the generator's message.
+# SPDX-License-Identifier: LGPL-2.1-or-later
+set -u
+
+MMDNN=$1
+GEN=$2
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/mmdnn-test-make-dataset-XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+n=0
+failed=0
+
+run () {
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  rc=$?
+}
+
+check () {
+  n=$((n + 1))
+  ok=1
+  "$1"
+  if [ $ok = 1 ]; then
+    echo "ok $n - $1"
+  else
+    echo "not ok $n - $1"
+    failed=$((failed + 1))
+    sed 's/^/#   stdout: /' "$TMP/out" | head -n 20
+    sed 's/^/#   stderr: /' "$TMP/err" | head -n 20
+  fi
+}
+
+fail () {
+  echo "#   $1"
+  ok=0
+}
+
+expect_rc () {
+  [ "$rc" = "$1" ] || fail "exit status $rc, expected $1"
+}
+
+expect_err () {
+  grep -qF -- "$1" "$TMP/err" || fail "stderr lacks '$1'"
+}
+
+HEADER='file,start_s,end_s,class,speaker_gender,voice,spoken,subtitle,snr_db,occluded,image'
+CLASSES='T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot'
+TRAIN_VOICES='awb|kal16|slt|pc_diphone|lp_diphone|czech_dita|en-us\+m3|en-us\+f3'
+HELDOUT_VOICES='rms|en\+m1|en\+f2|en-us\+f4'
+
+# fingerprint DIR: what mmdnn sees in every clip of DIR (audio log-mel CSV,
+# subtitle cues, or the error when a clip has none), one file
+fingerprint () {
+  for f in "$1"/clip-*.mkv; do
+    echo "== $(basename "$f")"
+    "$MMDNN" dump audio "$f" --csv 2>&1
+    "$MMDNN" dump subtitles "$f" 2>&1 | sed "s|$1/||"
+  done
+}
+
+# ---- positive ---------------------------------------------------------------
+
+# the same seed twice (with a different --jobs) → the same labels, the same
+# decoded audio and subtitles, and byte-identical files
+deterministic_for_a_seed () {
+  run "$GEN" "$TMP/a" --clips 6 --split train --seed 11 --jobs 2
+  expect_rc 0
+  run "$GEN" "$TMP/b" --clips 6 --split train --seed 11 --jobs 1
+  expect_rc 0
+  cmp -s "$TMP/a/labels.csv" "$TMP/b/labels.csv" || fail "labels.csv differs"
+  fingerprint "$TMP/a" > "$TMP/fa"
+  fingerprint "$TMP/b" > "$TMP/fb"
+  [ "$(grep -c '^== ' "$TMP/fa")" = 6 ] || fail "expected 6 clips"
+  cmp -s "$TMP/fa" "$TMP/fb" || fail "decoded audio/subtitles differ"
+  for f in "$TMP"/a/clip-*.mkv; do
+    cmp -s "$f" "$TMP/b/$(basename "$f")" || fail "$(basename "$f") bytes differ"
+  done
+}
+
+another_seed_differs () {
+  run "$GEN" "$TMP/c" --clips 6 --split train --seed 12 --jobs 2
+  expect_rc 0
+  cmp -s "$TMP/a/labels.csv" "$TMP/c/labels.csv" && fail "labels.csv equal for seeds 11 and 12"
+  # not even the first clip's audio may repeat
+  "$MMDNN" dump audio "$TMP/a/clip-000000.mkv" --csv > "$TMP/a0"
+  "$MMDNN" dump audio "$TMP/c/clip-000000.mkv" --csv > "$TMP/c0"
+  cmp -s "$TMP/a0" "$TMP/c0" && fail "clip 0 audio equal for seeds 11 and 12"
+}
+
+# labels.csv: the documented header, one row per clip, known values
+labels_format () {
+  [ "$(head -n 1 "$TMP/a/labels.csv")" = "$HEADER" ] || fail "bad header"
+  [ "$(wc -l < "$TMP/a/labels.csv")" = 7 ] || fail "expected 6 rows"
+  tail -n +2 "$TMP/a/labels.csv" > "$TMP/rows"
+  grep -vE "^clip-0000[0-9]{2}\.mkv,0\.000,2\.000,($CLASSES),(male|female),($TRAIN_VOICES),[a-zA-Z -]+,(cue|unrelated|none),-?[0-9]+\.[0-9]{2},[01],train:[0-9]+\$" \
+    "$TMP/rows" | sed 's/^/#   bad row: /' > "$TMP/bad"
+  [ -s "$TMP/bad" ] && { cat "$TMP/bad"; fail "rows not in the documented format"; }
+  # six consecutive clips from one block of 10: six different classes
+  [ "$(cut -d, -f4 "$TMP/rows" | sort -u | wc -l)" = 6 ] || fail "classes not balanced"
+  # SNR within [-5, 20]; the gender is the voice's
+  awk -F, '$9 < -5 || $9 > 20 { print "#   SNR " $9; bad = 1 }
+    ($6 ~ /^(awb|kal16|pc_diphone|en-us\+m3)$/ && $5 != "male") ||
+    ($6 ~ /^(slt|lp_diphone|czech_dita|en-us\+f3)$/ && $5 != "female") { print "#   gender " $0; bad = 1 }
+    END { exit bad }' "$TMP/rows" || fail "bad SNR or gender"
+}
+
+# every clip: 2 s of 16 kHz audio, 20 video frames, and a subtitle stream
+# exactly when labels.csv says "cue" or "unrelated"
+streams_present () {
+  tail -n +2 "$TMP/a/labels.csv" | while IFS=, read -r file s e cls g voice spoken sub rest; do
+    f="$TMP/a/$file"
+    [ -f "$f" ] || { echo "#   $file missing"; echo x >> "$TMP/streams-bad"; continue; }
+    "$MMDNN" dump audio "$f" > "$TMP/au" 2>&1 || { echo "#   $file: no audio"; echo x >> "$TMP/streams-bad"; }
+    grep -qE '^.*: 19[89] log-mel frames' "$TMP/au" || { echo "#   $file: audio not 2 s"; echo x >> "$TMP/streams-bad"; }
+    rm -rf "$TMP/frames"
+    nf=$("$MMDNN" dump video "$f" --out "$TMP/frames" 2>/dev/null | wc -l)
+    [ "$nf" = 20 ] || { echo "#   $file: $nf video frames, expected 20"; echo x >> "$TMP/streams-bad"; }
+    if "$MMDNN" dump subtitles "$f" > "$TMP/sub" 2>&1; then
+      [ "$sub" != none ] || { echo "#   $file: subtitle stream though labels say none"; echo x >> "$TMP/streams-bad"; }
+      # one cue inside the clip: "start<TAB>end<TAB>text"
+      awk -F'\t' 'NR == 1 && !($1 >= 0 && $2 > $1 && $2 <= 2.0 && length($3) > 0) { exit 1 }' "$TMP/sub" \
+        || { echo "#   $file: bad cue: $(head -n 1 "$TMP/sub")"; echo x >> "$TMP/streams-bad"; }
+    else
+      [ "$sub" = none ] || { echo "#   $file: no subtitle stream though labels say $sub"; echo x >> "$TMP/streams-bad"; }
+      grep -q 'no subtitle stream' "$TMP/sub" || { echo "#   $file: $(cat "$TMP/sub")"; echo x >> "$TMP/streams-bad"; }
+    fi
+  done
+  [ -s "$TMP/streams-bad" ] && fail "streams not as labelled"
+  rm -f "$TMP/streams-bad"
+}
+
+# --voices heldout uses only the held-out voices; --split test the test images
+heldout_and_test_split () {
+  run "$GEN" "$TMP/h" --clips 4 --split test --seed 5 --voices heldout --jobs 2
+  expect_rc 0
+  tail -n +2 "$TMP/h/labels.csv" | cut -d, -f6 | grep -vqE "^($HELDOUT_VOICES)\$" && fail "a non-held-out voice"
+  tail -n +2 "$TMP/h/labels.csv" | cut -d, -f11 | grep -vq '^test:' && fail "an image not from the test split"
+  [ "$(ls "$TMP/h"/clip-*.mkv | wc -l)" = 4 ] || fail "expected 4 clips"
+}
+
+# ---- negative ---------------------------------------------------------------
+
+# bad_args WANT_IN_STDERR ARGS...: exit 2, a message, no labels.csv written
+bad_args () {
+  want=$1
+  shift
+  run "$GEN" "$@"
+  expect_rc 2
+  expect_err "$want"
+  [ -e "$TMP/never/labels.csv" ] && fail "labels.csv written for bad arguments: $*"
+}
+
+no_out_dir_n () { bad_args "OUT_DIR is required" --clips 2 --split train --seed 1; }
+no_split_n () { bad_args "--split is required" "$TMP/never" --clips 2 --seed 1; }
+no_seed_n () { bad_args "--seed is required" "$TMP/never" --clips 2 --split train; }
+no_clips_n () { bad_args "--clips is required" "$TMP/never" --split train --seed 1; }
+zero_clips_n () { bad_args "--clips must be at least 1" "$TMP/never" --clips 0 --split train --seed 1; }
+bad_split_n () { bad_args "invalid choice: 'val'" "$TMP/never" --clips 2 --split val --seed 1; }
+bad_voices_n () { bad_args "invalid choice: 'all'" "$TMP/never" --clips 2 --split train --seed 1 --voices all; }
+bad_number_n () { bad_args "invalid int value: 'two'" "$TMP/never" --clips two --split train --seed 1; }
+negative_seed_n () { bad_args "--seed must be in" "$TMP/never" --clips 2 --split train --seed -1; }
+zero_jobs_n () { bad_args "--jobs must be in" "$TMP/never" --clips 2 --split train --seed 1 --jobs 0; }
+unknown_option_n () { bad_args "unrecognized arguments: --frobnicate" "$TMP/never" --clips 2 --split train --seed 1 --frobnicate; }
+
+# OUT_DIR an existing regular file: exit 1 naming it
+out_dir_is_a_file_n () {
+  : > "$TMP/plainfile"
+  run "$GEN" "$TMP/plainfile" --clips 1 --split train --seed 1
+  expect_rc 1
+  expect_err "plainfile"
+}
+
+check deterministic_for_a_seed
+check another_seed_differs
+check labels_format
+check streams_present
+check heldout_and_test_split
+check no_out_dir_n
+check no_split_n
+check no_seed_n
+check no_clips_n
+check zero_clips_n
+check bad_split_n
+check bad_voices_n
+check bad_number_n
+check negative_seed_n
+check zero_jobs_n
+check unknown_option_n
+check out_dir_is_a_file_n
+echo "1..$n"
+[ $failed = 0 ]
