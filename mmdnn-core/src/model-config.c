@@ -233,6 +233,10 @@ mmdnn_model_config_new_default (void)
   mmdnn_logmel_config_init (&c->logmel);
   c->audio_patch_frames = 100;
   mmdnn_text_config_init (&c->text_prep);
+  /* 16384 buckets × 64 keeps the shipped model file under 8 MB (the table
+   * is most of the parameters); collisions between the few thousand words
+   * and 3-grams of subtitles stay rare at this size. */
+  c->text_prep.buckets = 16384;
 
   mmdnn_image_encoder_config_init_video (&c->video);
   c->video.channels = c->video_prep.channels;

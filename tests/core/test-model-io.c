@@ -387,7 +387,7 @@ test_config_inconsistent_n (void)
                      "preprocessing.video.height = 64");
   expect_json_error ("{\"encoders\": {\"text\": {\"buckets\": 1000}}}", INVALID,
                      "encoders.text.buckets = 1000 must equal "
-                     "preprocessing.text.buckets = 65536");
+                     "preprocessing.text.buckets = 16384");
   expect_json_error ("{\"encoders\": {\"audio\": {\"width\": 50, \"grid_w\": 5}}}",
                      INVALID, "encoders.audio.width = 50 must equal "
                      "preprocessing.audio.patch_frames = 100");
