@@ -45,5 +45,9 @@ int  cli_info_run (int argc, char **argv);
 void cli_info_help (void);
 int  cli_bench_run (int argc, char **argv);
 void cli_bench_help (void);
+int  cli_train_run (int argc, char **argv);
+void cli_train_help (void);
+int  cli_eval_run (int argc, char **argv);
+void cli_eval_help (void);
 
 G_END_DECLS

@@ -20,6 +20,10 @@ static const CliCommand commands[] = {
     cli_info_run, cli_info_help },
   { "bench", "measure training samples/s and inference latency",
     cli_bench_run, cli_bench_help },
+  { "train", "train a model on a data set (progress, checkpoints, plots)",
+    cli_train_run, cli_train_help },
+  { "eval", "accuracy of a model on a data set, with modality ablations",
+    cli_eval_run, cli_eval_help },
 };
 
 static void

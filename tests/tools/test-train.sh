@@ -1,0 +1,265 @@
+#!/bin/sh
+# `mmdnn train` and `mmdnn eval` end to end on a tiny generated data set
+# (40 clips of tools/make-dataset, seed 5) and a small config. TAP output.
+#
+#   test-train.sh MMDNN MAKE_DATASET
+#
+# Positive: training beats chance clearly on the training set (eval
+# --json), the model loads with `mmdnn info`, --resume from the epoch-1
+# checkpoint gives the uninterrupted run's model byte for byte, --plots
+# writes three PNGs. Negative: missing data set, bad CSV (file and line
+# named), corrupt model, --resume of a non-checkpoint, bad --tasks, an
+# unwritable --out (no partial file), bad numbers (exit 2).
+# SPDX-License-Identifier: LGPL-2.1-or-later
+set -u
+
+MMDNN=$1
+GEN=$2
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/mmdnn-test-train-XXXXXX")
+trap 'chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
+n=0
+failed=0
+PY=/usr/bin/python3
+
+run () {
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  rc=$?
+}
+
+check () {
+  n=$((n + 1))
+  ok=1
+  "$1"
+  if [ $ok = 1 ]; then
+    echo "ok $n - $1"
+  else
+    echo "not ok $n - $1"
+    failed=$((failed + 1))
+    sed 's/^/#   stdout: /' "$TMP/out" | tail -n 20
+    sed 's/^/#   stderr: /' "$TMP/err" | head -n 20
+  fi
+}
+
+fail () {
+  echo "#   $1"
+  ok=0
+}
+
+expect_rc () {
+  [ "$rc" = "$1" ] || fail "exit status $rc, expected $1"
+}
+
+expect_err () {
+  grep -qF -- "$1" "$TMP/err" || fail "stderr lacks '$1'"
+}
+
+expect_out () {
+  grep -qF -- "$1" "$TMP/out" || fail "stdout lacks '$1'"
+}
+
+DS=$TMP/ds
+cat >"$TMP/tiny.json" <<'JSON'
+{"model_id": "tiny-train-test",
+ "preprocessing": {"text": {"buckets": 4096}},
+ "encoders": {
+   "video": {"ae_width": 4, "ae_latent": 8, "ms_width": 4, "ms_width2": 8,
+             "ms_width3": 8, "use_sal": false},
+   "audio": {"ae_width": 4, "ae_latent": 8, "ms_width": 4, "ms_width2": 8,
+             "ms_width3": 8, "use_sal": false},
+   "text": {"embed": 16, "ae_latent": 8, "ms_width": 8, "ms_width2": 8,
+            "use_sal": false}},
+ "fusion": {"dim": 32, "attn_hidden": 16},
+ "loss": {"disc_hidden": 16},
+ "virtual_data": {"mixup_alpha": 0},
+ "optim": {"lr": 0.01}}
+JSON
+TRAIN="$MMDNN train $DS --config $TMP/tiny.json --batch 8 --seed 3"
+
+# ---- positive ---------------------------------------------------------------
+
+generate () {
+  run "$GEN" "$DS" --clips 40 --split train --seed 5 --jobs 2
+  expect_rc 0
+  [ "$(wc -l <"$DS/labels.csv")" = 41 ] || fail "labels.csv is not 40 rows"
+}
+
+train_beats_chance () {
+  run $TRAIN --epochs 20 --out "$TMP/m.safetensors" --plots "$TMP/plots"
+  expect_rc 0
+  expect_out "training on 36 clips, validating on 4"
+  expect_out "epoch 20/20 step 100/100 loss"
+  expect_out "wrote $TMP/m.safetensors"
+  [ -s "$TMP/m.safetensors.ckpt" ] || fail "no checkpoint"
+  run "$MMDNN" info "$TMP/m.safetensors"
+  expect_rc 0
+  expect_out "tiny-train-test"
+  run "$MMDNN" eval "$TMP/m.safetensors" "$DS" --json
+  expect_rc 0
+  $PY - "$TMP/out" <<'PYEOF' >"$TMP/py" 2>&1 || { cat "$TMP/py"; fail "eval --json"; }
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["samples"] == 40, d["samples"]
+assert set(d["tasks"]) == {"class", "speaker_gender"}
+c = d["tasks"]["class"]
+assert len(c["per_class"]) == 10 and "T-shirt/top" in c["per_class"]
+assert c["accuracy"] >= 0.5, "class accuracy %s" % c["accuracy"]
+assert set(d["ablation"]) == {"full", "video", "audio", "text", "no_video",
+                              "no_audio", "no_text"}, d["ablation"].keys()
+assert d["ablation"]["full"]["class"] == c["accuracy"]
+assert sum(map(sum, c["confusion"])) == 40
+print("# class accuracy on the training set: %.3f" % c["accuracy"])
+PYEOF
+  cat "$TMP/py"
+}
+
+eval_text () {
+  run "$MMDNN" eval "$TMP/m.safetensors" "$DS"
+  expect_rc 0
+  expect_out "task class: accuracy"
+  expect_out "true \\ predicted"
+  expect_out "Ankle boot"
+  for a in full video audio text no_video no_audio no_text; do
+    grep -q "^  $a  *[0-9]" "$TMP/out" || fail "ablation row $a missing"
+  done
+}
+
+plots_written () {
+  for f in loss accuracy confusion-class confusion-speaker_gender; do
+    [ -s "$TMP/plots/$f.png" ] || fail "$f.png missing or empty"
+    [ "$(head -c 8 "$TMP/plots/$f.png" | od -An -tx1 | tr -d ' \n')" = \
+      89504e470d0a1a0a ] || fail "$f.png lacks the PNG signature"
+  done
+}
+
+# The schedule is part of the run: a config fixing optim.total_steps makes
+# a 1-epoch run the first half of a 2-epoch one (without it, each run's
+# cosine spans its own --epochs), so its checkpoint is the epoch-1 state.
+resume_exact () {
+  sed 's/"optim": {"lr": 0.01}/"optim": {"lr": 0.01, "total_steps": 10, "warmup_steps": 2}/' \
+    "$TMP/tiny.json" >"$TMP/fixed.json"
+  T="$MMDNN train $DS --config $TMP/fixed.json --batch 8 --seed 3"
+  run $T --epochs 2 --out "$TMP/a.safetensors" --checkpoint "$TMP/a2.ckpt"
+  expect_rc 0
+  expect_out "schedule 10 steps (warm-up 2)"
+  run $T --epochs 1 --out "$TMP/b1.safetensors" --checkpoint "$TMP/b.ckpt"
+  expect_rc 0
+  cmp -s "$TMP/a.safetensors" "$TMP/b1.safetensors" \
+    && fail "1 and 2 epochs gave the same model"
+  run $MMDNN train "$DS" --batch 8 --seed 3 --epochs 2 \
+      --resume "$TMP/b.ckpt" --out "$TMP/b.safetensors" --checkpoint "$TMP/b.ckpt"
+  expect_rc 0
+  expect_out "resuming from $TMP/b.ckpt at epoch 1, step 5"
+  cmp -s "$TMP/a.safetensors" "$TMP/b.safetensors" \
+    || fail "resumed model differs from the uninterrupted run"
+  cmp -s "$TMP/a2.ckpt" "$TMP/b.ckpt" \
+    || fail "resumed checkpoint differs from the uninterrupted run"
+}
+
+# ---- negative ---------------------------------------------------------------
+
+missing_dataset_n () {
+  run "$MMDNN" train "$TMP/nope" --out "$TMP/x.safetensors"
+  expect_rc 1
+  expect_err "$TMP/nope/labels.csv"
+  [ ! -e "$TMP/x.safetensors" ] || fail "wrote a model"
+}
+
+bad_csv_n () {
+  mkdir -p "$TMP/bad"
+  ln -s "$DS/clip-000000.mkv" "$TMP/bad/clip-000000.mkv"
+  printf 'file,start_s,end_s,class,speaker_gender\nclip-000000.mkv,0,2,Sneaker,male\nclip-000000.mkv,2,1,Sneaker,male\n' \
+    >"$TMP/bad/labels.csv"
+  run "$MMDNN" train "$TMP/bad" --out "$TMP/x.safetensors"
+  expect_rc 1
+  expect_err "$TMP/bad/labels.csv:3"
+  run "$MMDNN" eval "$TMP/m.safetensors" "$TMP/bad"
+  expect_rc 1
+  expect_err "$TMP/bad/labels.csv:3"
+}
+
+corrupt_model_eval_n () {
+  head -c 300 "$TMP/m.safetensors" >"$TMP/cut.safetensors"
+  run "$MMDNN" eval "$TMP/cut.safetensors" "$DS"
+  expect_rc 1
+  expect_err "$TMP/cut.safetensors"
+  [ ! -s "$TMP/out" ] || fail "printed results"
+  run "$MMDNN" eval "$TMP/missing.safetensors" "$DS" --json
+  expect_rc 1
+  expect_err "$TMP/missing.safetensors"
+}
+
+resume_not_checkpoint_n () {
+  run "$MMDNN" train "$DS" --resume "$TMP/m.safetensors" --out "$TMP/x.safetensors"
+  expect_rc 1
+  expect_err "$TMP/m.safetensors"
+  expect_err "not a checkpoint"
+  [ ! -e "$TMP/x.safetensors" ] || fail "wrote a model"
+}
+
+bad_tasks_n () {
+  run $TRAIN --epochs 1 --tasks class,colour --out "$TMP/x.safetensors"
+  expect_rc 1
+  expect_err "labels.csv"
+  expect_err "no column 'colour'"
+  run $TRAIN --epochs 1 --tasks "class,,voice" --out "$TMP/x.safetensors"
+  expect_rc 1
+  expect_err "--tasks"
+  [ ! -e "$TMP/x.safetensors" ] || fail "wrote a model"
+}
+
+unwritable_out_n () {
+  # a read-only folder stops everyone but root
+  if [ "$(id -u)" != 0 ]; then
+    mkdir -p "$TMP/ro"
+    chmod a-w "$TMP/ro"
+    run $TRAIN --epochs 1 --out "$TMP/ro/m.safetensors"
+    expect_rc 1
+    expect_err "$TMP/ro/m.safetensors"
+    [ -z "$(ls -A "$TMP/ro")" ] || fail "left a file in the folder"
+    chmod u+w "$TMP/ro"
+  fi
+  run $TRAIN --epochs 1 --out "$TMP/no/such/dir/m.safetensors"
+  expect_rc 1
+  expect_err "$TMP/no/such/dir/m.safetensors"
+  run $TRAIN --epochs 1 --out "$TMP/tiny.json/m.safetensors"
+  expect_rc 1
+  expect_err "$TMP/tiny.json/m.safetensors"
+  mkdir -p "$TMP/isdir"
+  run $TRAIN --epochs 1 --out "$TMP/isdir"
+  expect_rc 1
+  expect_err "$TMP/isdir: is a directory"
+  [ -z "$(ls -A "$TMP/isdir")" ] || fail "left a file in the folder"
+  [ ! -e "$TMP/tiny.json.ckpt" ] || fail "left a checkpoint"
+}
+
+bad_numbers_n () {
+  for args in "--epochs 0" "--epochs x" "--batch 0" "--batch 99999" \
+              "--val-fraction 1" "--val-fraction nan" "--seed -1"; do
+    run "$MMDNN" train "$DS" --out "$TMP/x.safetensors" $args
+    [ "$rc" = 2 ] || fail "$args: exit $rc, expected 2"
+  done
+  run "$MMDNN" train "$DS"
+  expect_rc 2
+  expect_err "--out MODEL is required"
+  run "$MMDNN" eval "$TMP/m.safetensors" "$DS" --batch 0
+  expect_rc 2
+  run "$MMDNN" eval "$TMP/m.safetensors"
+  expect_rc 2
+  [ ! -e "$TMP/x.safetensors" ] || fail "wrote a model"
+}
+
+echo "1..13"
+check generate
+check train_beats_chance
+check eval_text
+check plots_written
+check resume_exact
+check missing_dataset_n
+check bad_csv_n
+check corrupt_model_eval_n
+check resume_not_checkpoint_n
+check bad_tasks_n
+check unwritable_out_n
+check bad_numbers_n
+n=$((n + 1)); echo "ok $n - done ($failed failed)"
+[ $failed = 0 ]
