@@ -1,7 +1,8 @@
 # mmdnn — the two commands of the README, and a few conveniences.
 #
 #   make check   install what is missing, configure build/, compile, run every test
-#   make bench   benchmarks (by hand; never part of make check)
+#   make bench   benchmarks, ours against sgemm and PyTorch (by hand; never
+#                part of make check; installs python3-torch if missing)
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -41,8 +42,10 @@ check-asan: deps $(ASAN_BUILD)/build.ninja
 	  meson test -C $(ASAN_BUILD) $(MESON_TEST_ARGS)
 
 bench: build
+	@tools/install-deps.sh --torch
 	$(BUILD)/tests/bench/bench-layers
 	$(BUILD)/tests/bench/bench-encoders
+	tests/bench/bench-model.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
