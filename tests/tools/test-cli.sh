@@ -12,8 +12,6 @@ MEDIA=$2
 MAKE_TINY=$3
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mmdnn-test-cli-XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
-n=0
-failed=0
 
 # The `mmdnn info`/`bench` tests read the JSON with Debian's python3 when the
 # machine has it, else fall back to grep on json-glib's pretty output.
@@ -28,48 +26,7 @@ mkdir -p "$TINY"
 TINY_PARAMS=$(sed -n 's/^params //p' "$TMP/tiny.txt")
 TINY_TENSORS=$(sed -n 's/^tensors //p' "$TMP/tiny.txt")
 
-# run CMD...: runs it with stdout in $TMP/out, stderr in $TMP/err, status in $rc
-run () {
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  rc=$?
-}
-
-# check NAME: runs the shell function NAME; any `fail` in it fails the case
-check () {
-  n=$((n + 1))
-  ok=1
-  "$1"
-  if [ $ok = 1 ]; then
-    echo "ok $n - $1"
-  else
-    echo "not ok $n - $1"
-    failed=$((failed + 1))
-    sed 's/^/#   stdout: /' "$TMP/out" | head -n 20
-    sed 's/^/#   stderr: /' "$TMP/err" | head -n 20
-  fi
-}
-
-fail () {
-  echo "#   $1"
-  ok=0
-}
-
-expect_rc () {
-  [ "$rc" = "$1" ] || fail "exit status $rc, expected $1"
-}
-
-# expect_err TEXT: stderr contains TEXT (fixed string)
-expect_err () {
-  grep -qF -- "$1" "$TMP/err" || fail "stderr lacks '$1'"
-}
-
-expect_out () {
-  grep -qF -- "$1" "$TMP/out" || fail "stdout lacks '$1'"
-}
-
-expect_no_crash () {
-  [ "$rc" -lt 128 ] || fail "killed by signal $((rc - 128))"
-}
+. "$(dirname "$0")/tap.sh"
 
 TAB=$(printf '\t')
 

@@ -15,40 +15,8 @@ MMDNN=$1
 GEN=$2
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mmdnn-test-make-dataset-XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
-n=0
-failed=0
 
-run () {
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  rc=$?
-}
-
-check () {
-  n=$((n + 1))
-  ok=1
-  "$1"
-  if [ $ok = 1 ]; then
-    echo "ok $n - $1"
-  else
-    echo "not ok $n - $1"
-    failed=$((failed + 1))
-    sed 's/^/#   stdout: /' "$TMP/out" | head -n 20
-    sed 's/^/#   stderr: /' "$TMP/err" | head -n 20
-  fi
-}
-
-fail () {
-  echo "#   $1"
-  ok=0
-}
-
-expect_rc () {
-  [ "$rc" = "$1" ] || fail "exit status $rc, expected $1"
-}
-
-expect_err () {
-  grep -qF -- "$1" "$TMP/err" || fail "stderr lacks '$1'"
-}
+. "$(dirname "$0")/tap.sh"
 
 HEADER='file,start_s,end_s,class,speaker_gender,voice,spoken,subtitle,snr_db,occluded,image'
 CLASSES='T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot'

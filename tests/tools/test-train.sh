@@ -17,45 +17,9 @@ MMDNN=$1
 GEN=$2
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mmdnn-test-train-XXXXXX")
 trap 'chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
-n=0
-failed=0
 PY=/usr/bin/python3
 
-run () {
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  rc=$?
-}
-
-check () {
-  n=$((n + 1))
-  ok=1
-  "$1"
-  if [ $ok = 1 ]; then
-    echo "ok $n - $1"
-  else
-    echo "not ok $n - $1"
-    failed=$((failed + 1))
-    sed 's/^/#   stdout: /' "$TMP/out" | tail -n 20
-    sed 's/^/#   stderr: /' "$TMP/err" | head -n 20
-  fi
-}
-
-fail () {
-  echo "#   $1"
-  ok=0
-}
-
-expect_rc () {
-  [ "$rc" = "$1" ] || fail "exit status $rc, expected $1"
-}
-
-expect_err () {
-  grep -qF -- "$1" "$TMP/err" || fail "stderr lacks '$1'"
-}
-
-expect_out () {
-  grep -qF -- "$1" "$TMP/out" || fail "stdout lacks '$1'"
-}
+. "$(dirname "$0")/tap.sh"
 
 DS=$TMP/ds
 cat >"$TMP/tiny.json" <<'JSON'
