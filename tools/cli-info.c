@@ -14,6 +14,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include <mmdnn/json.h>
 #include <mmdnn/model.h>
 #include <mmdnn/safetensors.h>
 
@@ -347,118 +348,14 @@ print_text (const Info *in)
 
 /* ---- JSON --------------------------------------------------------------- */
 
-/* Our own printer over the json-glib tree: json-glib 1.6's generator writes
- * 1e-08 as "1e-08.0" (invalid JSON) and 0.1 as 0.10000000000000001. Here a
- * double is the shortest "%.15g".."%.17g" that reads back to the same
- * double, with ".0" only when it has neither '.' nor an exponent; two-space
- * indent, arrays of scalars on one line. */
-static void
-json_append_string (GString *s, const char *str)
-{
-  g_string_append_c (s, '"');
-  for (const unsigned char *p = (const unsigned char *) str; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      g_string_append_printf (s, "\\%c", *p);
-    else if (*p < 0x20)
-      g_string_append_printf (s, "\\u%04x", *p);
-    else
-      g_string_append_c (s, (char) *p);
-  }
-  g_string_append_c (s, '"');
-}
-
-static void
-json_append_double (GString *s, double d)
-{
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-  if (!isfinite (d)) {     /* JSON has no NaN/Inf */
-    g_string_append (s, "null");
-    return;
-  }
-  for (int prec = 15; prec <= 17; prec++) {
-    char fmt[8];
-    g_snprintf (fmt, sizeof fmt, "%%.%dg", prec);
-    g_ascii_formatd (buf, sizeof buf, fmt, d);
-    if (g_ascii_strtod (buf, NULL) == d)
-      break;
-  }
-  g_string_append (s, buf);
-  if (strpbrk (buf, ".eE") == NULL)
-    g_string_append (s, ".0");
-}
-
-static gboolean
-json_is_flat (JsonArray *a)
-{
-  for (guint i = 0; i < json_array_get_length (a); i++)
-    if (!JSON_NODE_HOLDS_VALUE (json_array_get_element (a, i))
-        && !JSON_NODE_HOLDS_NULL (json_array_get_element (a, i)))
-      return FALSE;
-  return TRUE;
-}
-
-static void
-json_append_node (GString *s, JsonNode *n, int indent)
-{
-  if (JSON_NODE_HOLDS_OBJECT (n)) {
-    JsonObject *o = json_node_get_object (n);
-    GList *members = json_object_get_members (o);
-
-    g_string_append (s, members ? "{\n" : "{");
-    for (GList *l = members; l; l = l->next) {
-      g_string_append_printf (s, "%*s", indent + 2, "");
-      json_append_string (s, l->data);
-      g_string_append (s, ": ");
-      json_append_node (s, json_object_get_member (o, l->data), indent + 2);
-      g_string_append (s, l->next ? ",\n" : "\n");
-    }
-    if (members)
-      g_string_append_printf (s, "%*s", indent, "");
-    g_string_append_c (s, '}');
-    g_list_free (members);
-  } else if (JSON_NODE_HOLDS_ARRAY (n)) {
-    JsonArray *a = json_node_get_array (n);
-    guint len = json_array_get_length (a);
-    gboolean flat = json_is_flat (a) || len == 0;
-
-    g_string_append (s, flat ? "[" : "[\n");
-    for (guint i = 0; i < len; i++) {
-      if (!flat)
-        g_string_append_printf (s, "%*s", indent + 2, "");
-      json_append_node (s, json_array_get_element (a, i), indent + 2);
-      if (i + 1 < len)
-        g_string_append (s, flat ? ", " : ",\n");
-      else if (!flat)
-        g_string_append_printf (s, "\n%*s", indent, "");
-    }
-    g_string_append_c (s, ']');
-  } else if (JSON_NODE_HOLDS_NULL (n)) {
-    g_string_append (s, "null");
-  } else {
-    GType t = json_node_get_value_type (n);
-
-    if (t == G_TYPE_INT64)
-      g_string_append_printf (s, "%" G_GINT64_FORMAT, json_node_get_int (n));
-    else if (t == G_TYPE_DOUBLE)
-      json_append_double (s, json_node_get_double (n));
-    else if (t == G_TYPE_BOOLEAN)
-      g_string_append (s, json_node_get_boolean (n) ? "true" : "false");
-    else
-      json_append_string (s, json_node_get_string (n));
-  }
-}
-
 void
 cli_print_json (JsonBuilder *b)
 {
   JsonNode *root = json_builder_get_root (b);
-  GString *s = g_string_new (NULL);
+  char *s = mmdnn_json_to_string (root);
 
-  json_append_node (s, root, 0);
-  g_string_append_c (s, '\n');
-  fputs (s->str, stdout);
-  g_string_free (s, TRUE);
+  fputs (s, stdout);
+  g_free (s);
   json_node_unref (root);
 }
 

@@ -15,6 +15,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include <mmdnn/json.h>
 #include <mmdnn/model.h>
 #include "internal.h"
 
@@ -798,7 +799,7 @@ static const char *const sub_sections[] = { "video", "audio", "text", NULL };
 static void
 add_float (JsonBuilder *b, float v)
 {
-  json_builder_add_double_value (b, (double) v);
+  json_builder_add_double_value (b, mmdnn_json_float (v));
 }
 
 static void
@@ -847,121 +848,12 @@ build_section (JsonBuilder *b, const MmdnnModelConfig *c, const char *section)
   json_builder_end_object (b);
 }
 
-/* The shortest decimal that reads back (as json-glib's double, then cast
- * to float, exactly as from_json does) to @v: "0.1" rather than
- * "0.10000000149011612", so the file is what a person would write, and the
- * round trip is still exact. */
-static void
-append_float (GString *s, double d)
-{
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  float v = (float) d;
-  gboolean found = FALSE;
-
-  if (v == floorf (v) && fabsf (v) < 1e9f) {
-    g_string_append_printf (s, "%.0f.0", d);    /* 16000.0, not 1.6e+04 */
-    return;
-  }
-  for (int prec = 1; prec <= 9 && !found; prec++) {
-    char fmt[8];
-    g_snprintf (fmt, sizeof fmt, "%%.%dg", prec);
-    g_ascii_formatd (buf, sizeof buf, fmt, d);
-    found = (float) g_ascii_strtod (buf, NULL) == v;
-  }
-  if (!found)     /* d is exactly v, so this always reads back */
-    g_ascii_formatd (buf, sizeof buf, "%.17g", d);
-  g_string_append (s, buf);
-  if (strpbrk (buf, ".eEn") == NULL)
-    g_string_append (s, ".0");
-}
-
-static void
-append_string (GString *s, const char *str)
-{
-  g_string_append_c (s, '"');
-  for (const unsigned char *p = (const unsigned char *) str; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      g_string_append_printf (s, "\\%c", *p);
-    else if (*p < 0x20)
-      g_string_append_printf (s, "\\u%04x", *p);
-    else
-      g_string_append_c (s, (char) *p);
-  }
-  g_string_append_c (s, '"');
-}
-
-static gboolean
-is_scalar_array (JsonArray *a)
-{
-  for (guint i = 0; i < json_array_get_length (a); i++)
-    if (!JSON_NODE_HOLDS_VALUE (json_array_get_element (a, i)))
-      return FALSE;
-  return TRUE;
-}
-
-/* A small pretty printer over the json-glib tree: two-space indent, arrays
- * of scalars on one line, numbers as above. */
-static void
-append_node (GString *s, JsonNode *n, int indent)
-{
-  if (JSON_NODE_HOLDS_OBJECT (n)) {
-    JsonObject *o = json_node_get_object (n);
-    GList *members = json_object_get_members (o);
-    g_string_append (s, "{\n");
-    for (GList *l = members; l; l = l->next) {
-      g_string_append_printf (s, "%*s", indent + 2, "");
-      append_string (s, l->data);
-      g_string_append (s, ": ");
-      append_node (s, json_object_get_member (o, l->data), indent + 2);
-      g_string_append (s, l->next ? ",\n" : "\n");
-    }
-    g_list_free (members);
-    g_string_append_printf (s, "%*s}", indent, "");
-  } else if (JSON_NODE_HOLDS_ARRAY (n)) {
-    JsonArray *a = json_node_get_array (n);
-    guint len = json_array_get_length (a);
-    gboolean flat = is_scalar_array (a);
-    g_string_append (s, flat ? "[" : "[\n");
-    for (guint i = 0; i < len; i++) {
-      if (!flat)
-        g_string_append_printf (s, "%*s", indent + 2, "");
-      append_node (s, json_array_get_element (a, i), indent + 2);
-      if (i + 1 < len)
-        g_string_append (s, flat ? ", " : ",\n");
-      else if (!flat)
-        g_string_append (s, "\n");
-    }
-    if (!flat)
-      g_string_append_printf (s, "%*s", indent, "");
-    g_string_append (s, "]");
-  } else if (JSON_NODE_HOLDS_NULL (n)) {
-    g_string_append (s, "null");
-  } else {
-    switch (json_node_get_value_type (n) == G_TYPE_INT64 ? 0
-            : json_node_get_value_type (n) == G_TYPE_DOUBLE ? 1
-            : json_node_get_value_type (n) == G_TYPE_BOOLEAN ? 2 : 3) {
-      case 0:
-        g_string_append_printf (s, "%" G_GINT64_FORMAT, json_node_get_int (n));
-        break;
-      case 1:
-        append_float (s, json_node_get_double (n));
-        break;
-      case 2:
-        g_string_append (s, json_node_get_boolean (n) ? "true" : "false");
-        break;
-      default:
-        append_string (s, json_node_get_string (n));
-        break;
-    }
-  }
-}
-
 char *
 mmdnn_model_config_to_json (const MmdnnModelConfig *c)
 {
   JsonBuilder *b;
   JsonNode *root;
-  GString *s;
+  char *s;
 
   g_return_val_if_fail (c != NULL, NULL);
   b = json_builder_new ();
@@ -1024,12 +916,10 @@ mmdnn_model_config_to_json (const MmdnnModelConfig *c)
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  s = g_string_new (NULL);
-  append_node (s, root, 0);
-  g_string_append_c (s, '\n');
+  s = mmdnn_json_to_string (root);
   json_node_unref (root);
   g_object_unref (b);
-  return g_string_free (s, FALSE);
+  return s;
 }
 
 /* ---------------------------------------------------------------- from_json */

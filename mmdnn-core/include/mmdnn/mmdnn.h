@@ -78,3 +78,4 @@
 #include <mmdnn/model.h>
 #include <mmdnn/augment.h>
 #include <mmdnn/dataset.h>
+#include <mmdnn/json.h>
