@@ -1,14 +1,20 @@
 # mmdnn — the two commands of the README, and a few conveniences.
 #
+#   make demo    install what is missing, build, classify a short generated
+#                clip with the default model (tools/demo.sh)
 #   make check   install what is missing, configure build/, compile, run every test
-#   make bench   benchmarks, ours against sgemm and PyTorch (by hand; never
-#                part of make check; installs python3-torch if missing)
+#   make bench   benchmarks, ours against sgemm and PyTorch, and the plugin in
+#                a pipeline (by hand; never part of make check; installs
+#                python3-torch if missing)
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON_TEST_ARGS ?= --print-errorlogs
+# JOBS=N limits the compile to N parallel jobs (default: ninja's choice)
+JOBS ?=
+MESON_COMPILE_ARGS ?= $(if $(JOBS),-j $(JOBS))
 
-.PHONY: all deps configure build check check-asan bench clean
+.PHONY: all deps configure build demo check check-asan bench clean
 
 all: build
 
@@ -22,7 +28,11 @@ $(BUILD)/build.ninja:
 configure: deps $(BUILD)/build.ninja
 
 build: configure
-	meson compile -C $(BUILD)
+	meson compile -C $(BUILD) $(MESON_COMPILE_ARGS)
+
+# Quiet apart from the results: the build's output shows only if it fails.
+demo:
+	@BUILD=$(BUILD) MESON_COMPILE_ARGS="$(MESON_COMPILE_ARGS)" tools/demo.sh
 
 check: build
 	meson test -C $(BUILD) $(MESON_TEST_ARGS)
@@ -35,8 +45,8 @@ $(ASAN_BUILD)/build.ninja:
 	  -Dbuildtype=debug
 
 check-asan: deps $(ASAN_BUILD)/build.ninja
-	meson compile -C $(ASAN_BUILD)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	meson compile -C $(ASAN_BUILD) $(MESON_COMPILE_ARGS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) $(MESON_TEST_ARGS)
@@ -46,6 +56,8 @@ bench: build
 	$(BUILD)/tests/bench/bench-layers
 	$(BUILD)/tests/bench/bench-encoders
 	tests/bench/bench-model.sh $(BUILD)
+	tests/bench/bench-pipeline.sh $(BUILD)
+	tests/bench/bench-train.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -15,6 +15,8 @@ pkgs=(
   libcairo2-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  # make demo and pipelines/: textoverlay (Pango), the Python GI app example
+  gstreamer1.0-x python3-gst-1.0
   # tools/make-dataset (AVT-Fashion): images, TTS voices, encoding/muxing
   python3-numpy dataset-fashion-mnist ffmpeg
   flite festival festvox-itapc16k festvox-italp16k festvox-czech-dita espeak-ng

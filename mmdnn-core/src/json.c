@@ -73,37 +73,46 @@ is_flat (JsonArray *a)
   return TRUE;
 }
 
+/* indent < 0: compact (one line, no spaces) */
 static void
 append_node (GString *s, JsonNode *n, int indent)
 {
+  gboolean compact = indent < 0;
+
   if (JSON_NODE_HOLDS_OBJECT (n)) {
     JsonObject *o = json_node_get_object (n);
     GList *members = json_object_get_members (o);
 
-    g_string_append (s, members ? "{\n" : "{");
+    g_string_append (s, members && !compact ? "{\n" : "{");
     for (GList *l = members; l; l = l->next) {
-      g_string_append_printf (s, "%*s", indent + 2, "");
+      if (!compact)
+        g_string_append_printf (s, "%*s", indent + 2, "");
       append_string (s, l->data);
-      g_string_append (s, ": ");
-      append_node (s, json_object_get_member (o, l->data), indent + 2);
-      g_string_append (s, l->next ? ",\n" : "\n");
+      g_string_append (s, compact ? ":" : ": ");
+      append_node (s, json_object_get_member (o, l->data),
+                   compact ? -1 : indent + 2);
+      if (compact)
+        g_string_append (s, l->next ? "," : "");
+      else
+        g_string_append (s, l->next ? ",\n" : "\n");
     }
-    if (members)
+    if (members && !compact)
       g_string_append_printf (s, "%*s", indent, "");
     g_string_append_c (s, '}');
     g_list_free (members);
   } else if (JSON_NODE_HOLDS_ARRAY (n)) {
     JsonArray *a = json_node_get_array (n);
     guint len = json_array_get_length (a);
-    gboolean flat = len == 0 || is_flat (a);
+    gboolean flat = compact || len == 0 || is_flat (a);
 
     g_string_append (s, flat ? "[" : "[\n");
     for (guint i = 0; i < len; i++) {
       if (!flat)
         g_string_append_printf (s, "%*s", indent + 2, "");
-      append_node (s, json_array_get_element (a, i), indent + 2);
+      append_node (s, json_array_get_element (a, i),
+                   compact ? -1 : indent + 2);
       if (i + 1 < len)
-        g_string_append (s, flat ? ", " : ",\n");
+        g_string_append (s, compact ? "," : flat ? ", " : ",\n");
       else if (!flat)
         g_string_append_printf (s, "\n%*s", indent, "");
     }
@@ -132,5 +141,15 @@ mmdnn_json_to_string (JsonNode *node)
   g_return_val_if_fail (node != NULL, g_string_free (s, FALSE));
   append_node (s, node, 0);
   g_string_append_c (s, '\n');
+  return g_string_free (s, FALSE);
+}
+
+char *
+mmdnn_json_to_string_compact (JsonNode *node)
+{
+  GString *s = g_string_new (NULL);
+
+  g_return_val_if_fail (node != NULL, g_string_free (s, FALSE));
+  append_node (s, node, -1);
   return g_string_free (s, FALSE);
 }

@@ -35,6 +35,7 @@ struct _MmdnnVideoPrep {
   /* The input geometry @sws was made for; valid when sws != NULL. Kept
    * here so the colour details are set once per context, not per frame. */
   enum AVPixelFormat src_fmt;
+  gboolean           src_limited;   /* limited-range YUV */
   int                src_w, src_h, flags;
 
   uint8_t           *scratch;       /* (height, scratch_stride) bytes      */
@@ -64,6 +65,7 @@ static const FormatInfo formats[] = {
   [MMDNN_PIXEL_BGRX]  = { AV_PIX_FMT_BGR0,    4, 1, "BGRx"  },
   [MMDNN_PIXEL_GRAY8] = { AV_PIX_FMT_GRAY8,   1, 1, "GRAY8" },
   [MMDNN_PIXEL_I420]  = { AV_PIX_FMT_YUV420P, 1, 3, "I420"  },
+  [MMDNN_PIXEL_I420_FULL] = { AV_PIX_FMT_YUV420P, 1, 3, "I420 (full range)" },
 };
 
 void
@@ -193,7 +195,9 @@ ensure_context (MmdnnVideoPrep *vp, MmdnnPixelFormat format, int w, int h,
                                                 : AV_PIX_FMT_GRAY8;
   int dst_w = (int) c->width, dst_h = (int) c->height;
   int flags = BASE_FLAGS | (dst_w < w || dst_h < h ? SWS_AREA : SWS_BILINEAR);
+  gboolean limited = format == MMDNN_PIXEL_I420;
   gboolean same = vp->sws != NULL && vp->src_fmt == src_fmt
+                  && vp->src_limited == limited
                   && vp->src_w == w && vp->src_h == h && vp->flags == flags;
   const int *coefs = sws_getCoefficients (SWS_CS_ITU601);
 
@@ -213,8 +217,7 @@ ensure_context (MmdnnVideoPrep *vp, MmdnnPixelFormat format, int w, int h,
 
   /* BT.601 both ways; I420 limited range, everything else full range;
    * neutral brightness, contrast and saturation. */
-  if (sws_setColorspaceDetails (vp->sws, coefs,
-                                format == MMDNN_PIXEL_I420 ? 0 : 1,
+  if (sws_setColorspaceDetails (vp->sws, coefs, limited ? 0 : 1,
                                 coefs, 1, 0, 1 << 16, 1 << 16) < 0) {
     g_set_error (error, MMDNN_ERROR, MMDNN_ERROR_BACKEND,
                  "swscale refused the BT.601 colour details for %s → %s",
@@ -224,6 +227,7 @@ ensure_context (MmdnnVideoPrep *vp, MmdnnPixelFormat format, int w, int h,
     return FALSE;
   }
   vp->src_fmt = src_fmt;
+  vp->src_limited = limited;
   vp->src_w = w;
   vp->src_h = h;
   vp->flags = flags;

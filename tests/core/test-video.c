@@ -342,7 +342,7 @@ static const char *
 fmt_name (MmdnnPixelFormat f)
 {
   static const char *names[] = { "RGB", "BGR", "RGBA", "BGRA", "RGBx", "BGRx",
-                                 "GRAY8", "I420" };
+                                 "GRAY8", "I420", "I420 (full range)" };
 
   return names[f];
 }
@@ -1275,7 +1275,7 @@ test_frame_stride_huge_n (void)
 static void
 test_frame_unknown_format_n (void)
 {
-  const int bad[] = { -1, 8, 9, 100, G_MAXINT };
+  const int bad[] = { -1, MMDNN_PIXEL_I420_FULL + 1, 10, 100, G_MAXINT };
   Fixture fx;
 
   fixture_init (&fx);
@@ -1310,6 +1310,58 @@ test_frame_error_mid_stream_n (void)
   fixture_clear (&fx);
 }
 
+/* The same YUV bytes read as limited range (video) and as full range
+ * (JPEG): Y 16/235 are black/white in the first, 0/255 in the second.
+ * Alternating on one prep also proves the cached swscale context is
+ * re-tuned when only the range changes. */
+static float
+flat_yuv (MmdnnVideoPrep *vp, MmdnnPixelFormat fmt, uint8_t y)
+{
+  enum { W = 16, H = 16 };
+  uint8_t yp[W * H], up[W * H / 4], vp_[W * H / 4];
+  const uint8_t *planes[3] = { yp, up, vp_ };
+  const int64_t strides[3] = { W, W / 2, W / 2 };
+  float out[3 * 8 * 8];
+  GError *error = NULL;
+
+  memset (yp, y, sizeof (yp));
+  memset (up, 128, sizeof (up));
+  memset (vp_, 128, sizeof (vp_));
+  g_assert_true (mmdnn_video_prep_frame (vp, fmt, W, H, planes, strides, out,
+                                         &error));
+  g_assert_no_error (error);
+  for (int i = 1; i < 3 * 8 * 8; i++)
+    g_assert_cmpfloat (out[i], ==, out[0]);
+  return out[0];
+}
+
+static void
+test_i420_full_range (void)
+{
+  MmdnnVideoConfig c = config_make (3, 8, 8, 0.0f, 1.0f);
+  MmdnnVideoPrep *vp = mmdnn_video_prep_new (&c, NULL);
+  float white = flat_yuv (vp, MMDNN_PIXEL_I420_FULL, 255);
+  float scale = white;          /* the config's value of RGB level 255 */
+
+  g_assert_cmpfloat (scale, >, 0.0f);
+  for (int round = 0; round < 2; round++) {
+    /* limited: 16 black, 235 white; full: 16 is a dark grey */
+    g_assert_cmpfloat_with_epsilon (flat_yuv (vp, MMDNN_PIXEL_I420, 16), 0.0f,
+                                    1.5f * scale / 255.0f);
+    g_assert_cmpfloat_with_epsilon (flat_yuv (vp, MMDNN_PIXEL_I420_FULL, 16),
+                                    16.0f * scale / 255.0f,
+                                    1.5f * scale / 255.0f);
+    g_assert_cmpfloat_with_epsilon (flat_yuv (vp, MMDNN_PIXEL_I420, 235),
+                                    scale, 1.5f * scale / 255.0f);
+    g_assert_cmpfloat_with_epsilon (flat_yuv (vp, MMDNN_PIXEL_I420_FULL, 235),
+                                    235.0f * scale / 255.0f,
+                                    1.5f * scale / 255.0f);
+    g_assert_cmpfloat_with_epsilon (flat_yuv (vp, MMDNN_PIXEL_I420_FULL, 0),
+                                    0.0f, 1.5f * scale / 255.0f);
+  }
+  mmdnn_video_prep_free (vp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1321,6 +1373,7 @@ main (int argc, char **argv)
   g_test_add_func ("/video/formats-same-picture", test_formats_same_picture);
   g_test_add_func ("/video/formats-grey-picture", test_formats_grey_picture);
   g_test_add_func ("/video/i420-blocks", test_i420_blocks);
+  g_test_add_func ("/video/i420-full-range", test_i420_full_range);
   g_test_add_func ("/video/flat-exact", test_flat_exact);
   g_test_add_func ("/video/gradient-monotonic", test_gradient_monotonic);
   g_test_add_func ("/video/padded-strides", test_padded_strides);

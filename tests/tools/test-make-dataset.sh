@@ -113,6 +113,48 @@ heldout_and_test_split () {
   [ "$(ls "$TMP/h"/clip-*.mkv | wc -l)" = 4 ] || fail "expected 4 clips"
 }
 
+# --concat: the same clips back to back in one file. labels.csv rows name it
+# with clip i at [2i, 2i+2) and otherwise equal the per-clip rows; 12 s of
+# audio and 120 frames; one cue per clip labelled cue/unrelated, inside its
+# clip's span; each span's audio equals that clip's own; byte-identical
+# with another --jobs.
+concat_one_file () {
+  run "$GEN" "$TMP/k" --clips 6 --split train --seed 11 --jobs 2 --concat all.mkv
+  expect_rc 0
+  [ -f "$TMP/k/all.mkv" ] || fail "all.mkv missing"
+  ls "$TMP/k" | grep -q '^clip-' && fail "per-clip files written with --concat"
+  [ "$(head -n 1 "$TMP/k/labels.csv")" = "$HEADER" ] || fail "bad header"
+  tail -n +2 "$TMP/k/labels.csv" | awk -F, '{ want = sprintf ("all.mkv,%.3f,%.3f", 2 * (NR - 1), 2 * NR)
+      if ($1 "," $2 "," $3 != want) { print "#   row " NR ": " $1 "," $2 "," $3 ", expected " want; bad = 1 } }
+    END { if (NR != 6) { print "#   " NR " rows"; bad = 1 }; exit bad }' || fail "rows' times"
+  cut -d, -f4- "$TMP/k/labels.csv" > "$TMP/k-rest"
+  cut -d, -f4- "$TMP/a/labels.csv" > "$TMP/a-rest"
+  cmp -s "$TMP/k-rest" "$TMP/a-rest" || fail "labels differ from the per-clip run"
+  "$MMDNN" dump audio "$TMP/k/all.mkv" > "$TMP/au" 2>&1
+  grep -qE ': 119[89] log-mel frames' "$TMP/au" || fail "audio not 12 s: $(head -n 1 "$TMP/au")"
+  rm -rf "$TMP/frames"
+  nf=$("$MMDNN" dump video "$TMP/k/all.mkv" --out "$TMP/frames" 2>/dev/null | wc -l)
+  [ "$nf" = 120 ] || fail "$nf video frames, expected 120"
+  "$MMDNN" dump subtitles "$TMP/k/all.mkv" 2>&1 | grep -P '^[0-9.]+\t' > "$TMP/cues"
+  want=$(tail -n +2 "$TMP/k/labels.csv" | cut -d, -f8 | grep -cv none)
+  [ "$(wc -l < "$TMP/cues")" = "$want" ] || fail "$(wc -l < "$TMP/cues") cues, expected $want"
+  # each cue inside the span of a clip whose row says cue/unrelated
+  tail -n +2 "$TMP/k/labels.csv" | cut -d, -f2,3,8 > "$TMP/spans"
+  awk -F'\t' 'NR == FNR { split ($0, f, ","); s[NR] = f[1]; e[NR] = f[2]; m[NR] = f[3]; n = NR; next }
+    { ok = 0; for (i = 1; i <= n; i++) if ($1 >= s[i] && $2 <= e[i] && m[i] != "none") ok = 1
+      if (!ok) { print "#   cue " $1 "-" $2 " in no subtitled clip"; bad = 1 } }
+    END { exit bad }' "$TMP/spans" "$TMP/cues" || fail "cues outside their clip"
+  for i in 0 3 5; do
+    "$MMDNN" dump audio "$TMP/k/all.mkv" --start $((2 * i)) --end $((2 * i + 2)) --csv | cut -d, -f2- > "$TMP/ka"
+    "$MMDNN" dump audio "$TMP/a/clip-00000$i.mkv" --csv | cut -d, -f2- > "$TMP/ca"
+    cmp -s "$TMP/ka" "$TMP/ca" || fail "clip $i's audio differs in the concatenation"
+  done
+  run "$GEN" "$TMP/k2" --clips 6 --split train --seed 11 --jobs 1 --concat all.mkv
+  expect_rc 0
+  cmp -s "$TMP/k/all.mkv" "$TMP/k2/all.mkv" || fail "all.mkv bytes differ between runs"
+  cmp -s "$TMP/k/labels.csv" "$TMP/k2/labels.csv" || fail "labels.csv differs between runs"
+}
+
 # ---- negative ---------------------------------------------------------------
 
 # bad_args WANT_IN_STDERR ARGS...: exit 2, a message, no labels.csv written
@@ -135,6 +177,8 @@ bad_voices_n () { bad_args "invalid choice: 'all'" "$TMP/never" --clips 2 --spli
 bad_number_n () { bad_args "invalid int value: 'two'" "$TMP/never" --clips two --split train --seed 1; }
 negative_seed_n () { bad_args "--seed must be in" "$TMP/never" --clips 2 --split train --seed -1; }
 zero_jobs_n () { bad_args "--jobs must be in" "$TMP/never" --clips 2 --split train --seed 1 --jobs 0; }
+concat_path_n () { bad_args "--concat takes a file name inside OUT_DIR" "$TMP/never" --clips 2 --split train --seed 1 --concat sub/x.mkv; }
+concat_labels_n () { bad_args "--concat takes a file name inside OUT_DIR" "$TMP/never" --clips 2 --split train --seed 1 --concat labels.csv; }
 unknown_option_n () { bad_args "unrecognized arguments: --frobnicate" "$TMP/never" --clips 2 --split train --seed 1 --frobnicate; }
 
 # OUT_DIR an existing regular file: exit 1 naming it
@@ -150,6 +194,7 @@ check another_seed_differs
 check labels_format
 check streams_present
 check heldout_and_test_split
+check concat_one_file
 check no_out_dir_n
 check no_split_n
 check no_seed_n
@@ -160,6 +205,8 @@ check bad_voices_n
 check bad_number_n
 check negative_seed_n
 check zero_jobs_n
+check concat_path_n
+check concat_labels_n
 check unknown_option_n
 check out_dir_is_a_file_n
 echo "1..$n"

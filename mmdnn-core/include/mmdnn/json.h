@@ -14,6 +14,12 @@ G_BEGIN_DECLS
  * (".0" added to whole numbers), NaN and ±Inf are null. */
 MMDNN_API char  *mmdnn_json_to_string (JsonNode *node);
 
+/* (transfer full): @node as compact JSON on one line: no spaces, no
+ * newline (none inside: control characters in strings are escaped), numbers
+ * written as by mmdnn_json_to_string. For one-line records: bus messages,
+ * logs, JSON Lines. */
+MMDNN_API char  *mmdnn_json_to_string_compact (JsonNode *node);
+
 /* The double of @v's shortest decimal: 0.1f gives 0.1, not
  * 0.10000000149011612, so a float field prints as a person would write it
  * and still reads back (cast to float) to exactly @v. */

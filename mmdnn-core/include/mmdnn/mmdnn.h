@@ -79,3 +79,4 @@
 #include <mmdnn/augment.h>
 #include <mmdnn/dataset.h>
 #include <mmdnn/json.h>
+#include <mmdnn/infer.h>

@@ -75,6 +75,7 @@ typedef enum {
   MMDNN_PIXEL_BGRX,     /* B G R x                                          */
   MMDNN_PIXEL_GRAY8,    /* Y, 1 byte per pixel, full range                  */
   MMDNN_PIXEL_I420,     /* planar Y, U, V 4:2:0, BT.601 limited range       */
+  MMDNN_PIXEL_I420_FULL,/* the same in full range, as JPEG decoders give    */
 } MmdnnPixelFormat;
 
 typedef struct {

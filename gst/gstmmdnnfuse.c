@@ -1,0 +1,1126 @@
+/* mmdnn — mmdnnfuse: windows of video, audio and text features → one
+ * classification per window.
+ * Copyright (C) 2025 mmdnn developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/**
+ * SECTION:element-mmdnnfuse
+ * @title: mmdnnfuse
+ * @short_description: fuses video, audio and text features by running time
+ *   and classifies every window
+ * @see_also: mmdnnvideoenc, mmdnnaudioenc, mmdnntextenc, textoverlay
+ *
+ * mmdnnfuse takes the features of up to three modalities — video, audio and
+ * text, as mmdnnvideoenc, mmdnnaudioenc and mmdnntextenc make them — on
+ * request pads, cuts the running time into windows, takes for every window
+ * and modality the features that describe it best, and runs the model's
+ * information-fusion module and task heads on them. Every window gives one
+ * result: the class of every task of the model with its probabilities, the
+ * fusion weight of every modality, which modalities were present, and how
+ * old the newest features of each were. A modality without features in a
+ * window is masked out of the fusion; it is never waited for forever.
+ *
+ * ## Caps
+ *
+ * Sink pads `sink_%u`: `application/x-mmdnn-features, modality=(string)
+ * {video, audio, text}, tokens=(int)K, dim=(int)D, model=(string)ID`
+ * (model optional); payload K×D float32, token after token. The caps are
+ * accepted when the model has the modality, K is the model's token count
+ * for it (fusion.tokens), D its fusion dimension, `model`, when present,
+ * the model's id, and no other pad carries the same modality. Otherwise
+ * they are refused (not-negotiated upstream) and an error
+ * (#GST_STREAM_ERROR_WRONG_TYPE) names the pad and the mismatch. A text
+ * token that is all zeros is padding; a cue without any real token (an
+ * empty cue) counts as no text.
+ *
+ * Source pad, as downstream prefers (text when it has no preference):
+ * - `text/x-raw, format=utf8`: one line per result, the first task's label
+ *   and confidence in percent, e.g. `Sneaker 93%` (textoverlay's text pad
+ *   takes it);
+ * - `application/x-mmdnn-features, modality=fused, tokens=1, dim=D,
+ *   model=ID`: the fused vector, D float32.
+ *
+ * Every output buffer carries a #GstMmdnnResultMeta (gstmmdnnmeta.h): per
+ * task the class id, label, confidence and probabilities; per modality
+ * the fusion weight, presence and age; the window and the model version.
+ *
+ * The sink pads answer the ALLOCATION query with the
+ * #GstMmdnnInputMeta API, so that the encoders attach their preprocessed
+ * input when a tee feeds mmdnnfuse and mmdnntrain alike (a tee passes on
+ * only the metas every branch asks for); mmdnnfuse itself ignores it.
+ *
+ * ## Windows and which features they take
+ *
+ * Windows are [t, t + #GstMmdnnFuse:window) of running time with
+ * t = t0 + i·#GstMmdnnFuse:hop, i = 0, 1, …; t0 follows
+ * #GstAggregator:start-time-selection: 0 (`zero`, the default), the
+ * running time of the first buffer (`first`), or
+ * #GstAggregator:start-time (`set`). Every sink pad keeps the features it
+ * received (copied into a ring of 64 slots per pad, the oldest dropped
+ * when it is full) until they can no longer overlap a coming window.
+ *
+ * Features [s, e) overlap a window [t, u) when s < u and e > t (features
+ * without a duration: when t ≤ s < u). Of the features of a modality that
+ * overlap the window, the window takes one buffer:
+ * - video: the one whose centre is nearest the window's centre, the earlier
+ *   on a tie;
+ * - audio: the one that overlaps the window most; on a tie the one whose
+ *   centre is nearest the window's centre, then the earlier;
+ * - text: the cue that overlaps the window most, the later on a tie; a cue
+ *   counts for its whole duration.
+ *
+ * That is how `mmdnn train` builds a sample from a clip (the frame nearest
+ * the middle of the window, the audio patch centred in it, the cues
+ * overlapping it; see mmdnn_dataset_load ()).
+ *
+ * ## When a window is computed
+ *
+ * - A window is computed as soon as every sink pad that is neither EOS nor
+ *   muted has features, or a GAP event, reaching the window's end.
+ * - Live: the window is computed with whatever arrived once the clock
+ *   passes its end plus the upstream latency plus #GstAggregator:latency;
+ *   the silent modalities are masked (presence 0, weight 0). mmdnnfuse
+ *   reports the window as its own latency, since a result stamped with the
+ *   window's start is known at its end at the earliest.
+ * - EOS on a pad masks that modality from then on, the others go on. When
+ *   every pad is EOS, the windows still holding features are computed and
+ *   EOS goes downstream.
+ * - A flush (flushing seek) forgets every pad's features and starts the
+ *   windows again from t0.
+ * - Pads can be requested and released in PLAYING.
+ * - Like every aggregator, mmdnnfuse holds a pad's next buffer back while
+ *   it waits for the other pads: branches that come from one streaming
+ *   thread (one demuxer) need a queue each, big enough for a window.
+ * - Late features (ending before the start of the window being computed)
+ *   are dropped, with a QoS message (#GST_MESSAGE_QOS from the element,
+ *   format buffers, processed/dropped counted on that pad).
+ * - A window in which no modality is present gives no result: a GAP event
+ *   goes downstream instead.
+ *
+ * Output buffers: PTS = the window's start (the source segment is a TIME
+ * segment from 0, so PTS is the running time; after a flushing seek, the
+ * position of that running time in the seek's segment); duration = the
+ * smaller of window and hop, so the output stream tiles the timeline
+ * without overlap (textoverlay shows each label until the next). The meta
+ * and the message carry the window's own start and length.
+ *
+ * ## Pad properties
+ *
+ * Set them from gst-launch through #GstChildProxy, after the element:
+ * `mmdnnfuse name=f sink_1::mute=true`.
+ *
+ * - `modality` (string, read-only): "video", "audio" or "text" from the
+ *   caps, NULL before caps.
+ * - `mute` (boolean, default FALSE, changeable in PLAYING): the pad's
+ *   features are ignored and its modality counts as missing; the element
+ *   does not wait for a muted pad.
+ *
+ * ## Bus messages
+ *
+ * One element message per result, structure name `mmdnn-result`:
+ * - `running-time` (#guint64): the window's start, running time in ns;
+ * - `duration` (#guint64): the window's length in ns;
+ * - `label` (#gchararray): the first task's class name;
+ * - `confidence` (#gdouble): its probability, in [0, 1];
+ * - `json` (#gchararray): the whole result as one JSON object on one line:
+ *   `{"running_time": ns, "duration": ns, "model_version": n, "tasks":
+ *   {"<task>": {"label": s, "class_id": n, "confidence": x,
+ *   "probabilities": {"<class>": x, …}}, …}, "modalities": {"video":
+ *   {"weight": x, "present": b, "age": ns or null}, "audio": …, "text": …}}`
+ *   where age is the time from the end of the newest features received on
+ *   that modality to the window's end (0 if they reach past it, null if
+ *   none ever came).
+ *
+ * Errors: the model cannot be loaded (RESOURCE), caps that do not fit the
+ * model (STREAM, WRONG_TYPE), features whose size is not what the caps say
+ * (STREAM, FORMAT), non-finite values in the features used (STREAM,
+ * DECODE).
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -m mmdnnfuse name=f ! text/x-raw,format=utf8 ! fakesink \
+ *     videotestsrc num-buffers=50 ! video/x-raw,framerate=10/1 ! \
+ *       videoconvert ! mmdnnvideoenc ! f.sink_0 \
+ *     audiotestsrc num-buffers=80 ! audioconvert ! audioresample ! \
+ *       audio/x-raw,rate=16000,channels=1 ! mmdnnaudioenc ! f.sink_1
+ * ]| Classifies a test picture and a test tone in one-second windows with
+ * the default model; `-m` prints the `mmdnn-result` messages. Write
+ * `mmdnnfuse name=f sink_1::mute=true` to classify from the video alone.
+ *
+ * Since: 0.1
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <math.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+#include "gstmmdnnelements.h"
+#include "gstmmdnnfuse.h"
+#include "gstmmdnnmeta.h"
+#include "gstmmdnnregistry.h"
+#include "gstmmdnnutils.h"
+#include "gstmmdnnwindow.h"
+
+GST_DEBUG_CATEGORY_STATIC (mmdnn_fuse_debug);
+#define GST_CAT_DEFAULT mmdnn_fuse_debug
+
+#define DEFAULT_MODEL  NULL
+#define DEFAULT_WINDOW GST_SECOND
+#define DEFAULT_HOP    0
+#define DEFAULT_MUTE   FALSE
+#define MIN_WINDOW     GST_MSECOND
+#define MAX_WINDOW     (3600 * GST_SECOND)
+
+
+enum
+{
+  PROP_0,
+  PROP_MODEL,
+  PROP_WINDOW,
+  PROP_HOP,
+};
+
+enum
+{
+  PROP_PAD_0,
+  PROP_PAD_MODALITY,
+  PROP_PAD_MUTE,
+};
+
+/* ------------------------------------------------------------------ pad */
+
+struct _GstMmdnnFusePad
+{
+  GstAggregatorPad parent;
+
+  /* object lock */
+  gboolean mute;
+  GstCaps *refused_caps;        /* the last caps refused: reported once */
+
+  /* the aggregator's streaming thread only (caps, buffers and flushes are
+   * all handled there) */
+  int modality;                 /* MmdnnModality; −1 before caps */
+  gint tokens, dim;
+  gboolean refused;             /* caps event refused */
+  GstMmdnnWindowRing ring;      /* K × D float32 per slot */
+};
+
+G_DEFINE_TYPE (GstMmdnnFusePad, gst_mmdnn_fuse_pad, GST_TYPE_AGGREGATOR_PAD);
+
+static void
+fuse_pad_reset (GstMmdnnFusePad *pad)
+{
+  gst_mmdnn_window_ring_reset (&pad->ring);
+}
+
+static void
+gst_mmdnn_fuse_pad_finalize (GObject *object)
+{
+  GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (object);
+
+  gst_mmdnn_window_ring_clear (&pad->ring);
+  gst_caps_replace (&pad->refused_caps, NULL);
+  G_OBJECT_CLASS (gst_mmdnn_fuse_pad_parent_class)->finalize (object);
+}
+
+static void
+gst_mmdnn_fuse_pad_get_property (GObject *object, guint prop_id,
+    GValue *value, GParamSpec *pspec)
+{
+  GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (object);
+
+  switch (prop_id) {
+    case PROP_PAD_MODALITY:{
+      GstCaps *caps = gst_pad_get_current_caps (GST_PAD (pad));
+      int mod = -1;
+
+      if (caps != NULL && !gst_mmdnn_features_caps_parse (caps, &mod, NULL,
+              NULL, NULL))
+        mod = -1;
+      g_value_set_string (value, gst_mmdnn_modality_to_string (mod));
+      if (caps != NULL)
+        gst_caps_unref (caps);
+      break;
+    }
+    case PROP_PAD_MUTE:
+      GST_OBJECT_LOCK (pad);
+      g_value_set_boolean (value, pad->mute);
+      GST_OBJECT_UNLOCK (pad);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_mmdnn_fuse_pad_set_property (GObject *object, guint prop_id,
+    const GValue *value, GParamSpec *pspec)
+{
+  GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (object);
+
+  switch (prop_id) {
+    case PROP_PAD_MUTE:
+      GST_OBJECT_LOCK (pad);
+      pad->mute = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (pad);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static GstFlowReturn
+gst_mmdnn_fuse_pad_flush (GstAggregatorPad *aggpad, GstAggregator *agg)
+{
+  fuse_pad_reset (GST_MMDNN_FUSE_PAD (aggpad));
+  return GST_FLOW_OK;
+}
+
+static void
+gst_mmdnn_fuse_pad_class_init (GstMmdnnFusePadClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstAggregatorPadClass *aggpad_class = GST_AGGREGATOR_PAD_CLASS (klass);
+
+  gobject_class->finalize = gst_mmdnn_fuse_pad_finalize;
+  gobject_class->get_property = gst_mmdnn_fuse_pad_get_property;
+  gobject_class->set_property = gst_mmdnn_fuse_pad_set_property;
+  aggpad_class->flush = GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_pad_flush);
+
+  /**
+   * GstMmdnnFusePad:modality:
+   *
+   * The modality of the features on this pad ("video", "audio" or "text"),
+   * from its caps; NULL before caps.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_PAD_MODALITY,
+      g_param_spec_string ("modality", "Modality",
+          "Modality of the features on this pad, from the caps", NULL,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  /**
+   * GstMmdnnFusePad:mute:
+   *
+   * Ignore this pad's features: its modality counts as missing in every
+   * window, and the element does not wait for it. Can be changed while
+   * PLAYING; takes effect at the next window computed.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_PAD_MUTE,
+      g_param_spec_boolean ("mute", "Mute",
+          "Ignore this pad's features (the modality counts as missing)",
+          DEFAULT_MUTE,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
+          G_PARAM_STATIC_STRINGS));
+}
+
+static void
+gst_mmdnn_fuse_pad_init (GstMmdnnFusePad *pad)
+{
+  pad->mute = DEFAULT_MUTE;
+  pad->modality = -1;
+  gst_mmdnn_window_ring_init (&pad->ring);
+}
+
+/* -------------------------------------------------------------- element */
+
+struct _GstMmdnnFuse
+{
+  GstAggregator parent;
+
+  /* properties, object lock */
+  gchar *model_path;
+  GstClockTime window, hop;
+
+  /* set in start (), cleared in stop (); config under the object lock
+   * (accept-caps reads it from upstream threads) */
+  GstMmdnnModelEntry *entry;
+  gchar *model_name;            /* the path, for error texts */
+  MmdnnModelConfig *config;     /* a copy of the loaded model's */
+  MmdnnFuseStage *stage;
+  float *mask;                  /* (max K) scratch */
+
+  /* the streaming thread */
+  GstMmdnnWindowClock clock;    /* window, hop of this run; t0, index */
+  gboolean out_text;            /* negotiated output */
+};
+
+static GstStaticPadTemplate sink_template =
+GST_STATIC_PAD_TEMPLATE ("sink_%u", GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS (GST_MMDNN_FEATURES_CAPS_TEMPLATE
+        ("{ video, audio, text }")));
+
+static GstStaticPadTemplate src_template =
+GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS ("text/x-raw, format=(string)utf8; "
+        GST_MMDNN_FEATURES_CAPS_TEMPLATE ("fused")));
+
+static void gst_mmdnn_fuse_child_proxy_init (gpointer g_iface,
+    gpointer iface_data);
+
+G_DEFINE_TYPE_WITH_CODE (GstMmdnnFuse, gst_mmdnn_fuse, GST_TYPE_AGGREGATOR,
+    G_IMPLEMENT_INTERFACE (GST_TYPE_CHILD_PROXY,
+        gst_mmdnn_fuse_child_proxy_init));
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (mmdnnfuse, "mmdnnfuse", GST_RANK_NONE,
+    GST_TYPE_MMDNN_FUSE, mmdnn_element_init (plugin));
+
+static gboolean gst_mmdnn_fuse_start (GstAggregator *agg);
+static gboolean gst_mmdnn_fuse_stop (GstAggregator *agg);
+static GstFlowReturn gst_mmdnn_fuse_flush (GstAggregator *agg);
+static GstClockTime gst_mmdnn_fuse_get_next_time (GstAggregator *agg);
+static GstFlowReturn gst_mmdnn_fuse_aggregate (GstAggregator *agg,
+    gboolean timeout);
+static gboolean gst_mmdnn_fuse_sink_event (GstAggregator *agg,
+    GstAggregatorPad *aggpad, GstEvent *event);
+static gboolean gst_mmdnn_fuse_sink_query (GstAggregator *agg,
+    GstAggregatorPad *aggpad, GstQuery *query);
+static GstFlowReturn gst_mmdnn_fuse_update_src_caps (GstAggregator *agg,
+    GstCaps *caps, GstCaps **ret);
+static GstCaps *gst_mmdnn_fuse_fixate_src_caps (GstAggregator *agg,
+    GstCaps *caps);
+static gboolean gst_mmdnn_fuse_negotiated_src_caps (GstAggregator *agg,
+    GstCaps *caps);
+static gboolean gst_mmdnn_fuse_propose_allocation (GstAggregator *agg,
+    GstAggregatorPad *pad, GstQuery *decide_query, GstQuery *query);
+static GstPad *gst_mmdnn_fuse_request_new_pad (GstElement *element,
+    GstPadTemplate *templ, const gchar *name, const GstCaps *caps);
+static void gst_mmdnn_fuse_release_pad (GstElement *element, GstPad *pad);
+
+static const GstMmdnnWindowFuncs window_funcs;
+
+static void
+gst_mmdnn_fuse_finalize (GObject *object)
+{
+  GstMmdnnFuse *self = GST_MMDNN_FUSE (object);
+
+  g_free (self->model_path);
+  G_OBJECT_CLASS (gst_mmdnn_fuse_parent_class)->finalize (object);
+}
+
+static void
+gst_mmdnn_fuse_set_property (GObject *object, guint prop_id,
+    const GValue *value, GParamSpec *pspec)
+{
+  GstMmdnnFuse *self = GST_MMDNN_FUSE (object);
+
+  switch (prop_id) {
+    case PROP_MODEL:
+      GST_OBJECT_LOCK (self);
+      g_free (self->model_path);
+      self->model_path = g_value_dup_string (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_WINDOW:
+      GST_OBJECT_LOCK (self);
+      self->window = g_value_get_uint64 (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_HOP:
+      GST_OBJECT_LOCK (self);
+      self->hop = g_value_get_uint64 (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_mmdnn_fuse_get_property (GObject *object, guint prop_id, GValue *value,
+    GParamSpec *pspec)
+{
+  GstMmdnnFuse *self = GST_MMDNN_FUSE (object);
+
+  switch (prop_id) {
+    case PROP_MODEL:
+      GST_OBJECT_LOCK (self);
+      g_value_set_string (value, self->model_path);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_WINDOW:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint64 (value, self->window);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_HOP:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint64 (value, self->hop);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_mmdnn_fuse_class_init (GstMmdnnFuseClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstAggregatorClass *agg_class = GST_AGGREGATOR_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (mmdnn_fuse_debug, "mmdnnfuse", 0,
+      "mmdnn fusion and classification");
+
+  gobject_class->finalize = gst_mmdnn_fuse_finalize;
+  gobject_class->set_property = gst_mmdnn_fuse_set_property;
+  gobject_class->get_property = gst_mmdnn_fuse_get_property;
+
+  /**
+   * GstMmdnnFuse:model:
+   *
+   * The model file (safetensors, as `mmdnn train` writes it); NULL: the
+   * default model installed with the plugin. Read at the READY→PAUSED
+   * change: elements naming the same file share one model in memory.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "Model file (NULL: the default model)", DEFAULT_MODEL,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
+  /**
+   * GstMmdnnFuse:window:
+   *
+   * Length of a window of running time, in nanoseconds: every result
+   * describes the features of one window. Also the latency the element
+   * reports.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_WINDOW,
+      g_param_spec_uint64 ("window", "Window",
+          "Length of a window of running time (ns)", MIN_WINDOW, MAX_WINDOW,
+          DEFAULT_WINDOW,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
+  /**
+   * GstMmdnnFuse:hop:
+   *
+   * Running time between the starts of two windows, in nanoseconds; 0:
+   * the window (windows follow each other without overlap). Smaller than
+   * the window: overlapping windows, more results; larger: gaps between
+   * windows.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_HOP,
+      g_param_spec_uint64 ("hop", "Hop",
+          "Running time between window starts (ns), 0 = window", 0,
+          MAX_WINDOW, DEFAULT_HOP,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_add_static_pad_template_with_gtype (element_class,
+      &sink_template, GST_TYPE_MMDNN_FUSE_PAD);
+  gst_element_class_add_static_pad_template_with_gtype (element_class,
+      &src_template, GST_TYPE_AGGREGATOR_PAD);
+  gst_element_class_set_static_metadata (element_class,
+      "mmdnn fusion and classification", "Filter/Analyzer/Aggregator",
+      "Fuses video, audio and text features in windows of running time "
+      "and classifies every window with a multimodal model",
+      "mmdnn developers <dev@mmdnn.invalid>");
+
+  element_class->request_new_pad =
+      GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_request_new_pad);
+  element_class->release_pad = GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_release_pad);
+
+  agg_class->start = GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_start);
+  agg_class->stop = GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_stop);
+  agg_class->flush = GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_flush);
+  agg_class->get_next_time = GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_get_next_time);
+  agg_class->aggregate = GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_aggregate);
+  agg_class->sink_event = GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_sink_event);
+  agg_class->sink_query = GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_sink_query);
+  agg_class->update_src_caps =
+      GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_update_src_caps);
+  agg_class->fixate_src_caps =
+      GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_fixate_src_caps);
+  agg_class->negotiated_src_caps =
+      GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_negotiated_src_caps);
+  agg_class->propose_allocation =
+      GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_propose_allocation);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_MMDNN_FUSE_PAD, 0);
+}
+
+static void
+gst_mmdnn_fuse_init (GstMmdnnFuse *self)
+{
+  self->model_path = g_strdup (DEFAULT_MODEL);
+  self->window = DEFAULT_WINDOW;
+  self->hop = DEFAULT_HOP;
+  gst_mmdnn_window_clock_reset (&self->clock);
+  self->out_text = TRUE;
+}
+
+/* --------------------------------------------------------- child proxy */
+
+static GObject *
+gst_mmdnn_fuse_child_proxy_get_child_by_index (GstChildProxy *child_proxy,
+    guint index)
+{
+  GstElement *element = GST_ELEMENT (child_proxy);
+  GObject *obj;
+
+  GST_OBJECT_LOCK (element);
+  obj = g_list_nth_data (element->sinkpads, index);
+  if (obj != NULL)
+    gst_object_ref (obj);
+  GST_OBJECT_UNLOCK (element);
+  return obj;
+}
+
+static guint
+gst_mmdnn_fuse_child_proxy_get_children_count (GstChildProxy *child_proxy)
+{
+  GstElement *element = GST_ELEMENT (child_proxy);
+  guint count;
+
+  GST_OBJECT_LOCK (element);
+  count = element->numsinkpads;
+  GST_OBJECT_UNLOCK (element);
+  return count;
+}
+
+static void
+gst_mmdnn_fuse_child_proxy_init (gpointer g_iface, gpointer iface_data)
+{
+  GstChildProxyInterface *iface = g_iface;
+
+  iface->get_child_by_index = gst_mmdnn_fuse_child_proxy_get_child_by_index;
+  iface->get_children_count = gst_mmdnn_fuse_child_proxy_get_children_count;
+}
+
+static GstPad *
+gst_mmdnn_fuse_request_new_pad (GstElement *element, GstPadTemplate *templ,
+    const gchar *name, const GstCaps *caps)
+{
+  GstPad *pad =
+      GST_ELEMENT_CLASS (gst_mmdnn_fuse_parent_class)->request_new_pad
+      (element, templ, name, caps);
+
+  if (pad != NULL)
+    gst_child_proxy_child_added (GST_CHILD_PROXY (element), G_OBJECT (pad),
+        GST_OBJECT_NAME (pad));
+  return pad;
+}
+
+static void
+gst_mmdnn_fuse_release_pad (GstElement *element, GstPad *pad)
+{
+  GST_DEBUG_OBJECT (element, "releasing %" GST_PTR_FORMAT, pad);
+  gst_child_proxy_child_removed (GST_CHILD_PROXY (element), G_OBJECT (pad),
+      GST_OBJECT_NAME (pad));
+  GST_ELEMENT_CLASS (gst_mmdnn_fuse_parent_class)->release_pad (element, pad);
+}
+
+/* ------------------------------------------------------------- vmethods */
+
+static void
+reset_streaming (GstMmdnnFuse *self)
+{
+  gst_mmdnn_window_clock_reset (&self->clock);
+}
+
+static gboolean
+gst_mmdnn_fuse_start (GstAggregator *agg)
+{
+  GstMmdnnFuse *self = GST_MMDNN_FUSE (agg);
+  GstMmdnnModelSnapshot *snap;
+  GstMmdnnModelEntry *entry;
+  MmdnnFuseStage *stage;
+  GError *err = NULL;
+  gchar *path;
+  gint64 kmax = 1;
+
+  GST_OBJECT_LOCK (self);
+  path = g_strdup (self->model_path);
+  self->clock.window = self->window;
+  self->clock.hop = self->hop != 0 ? self->hop : self->window;
+  GST_OBJECT_UNLOCK (self);
+  if (path == NULL || *path == '\0') {
+    g_free (path);
+    path = gst_mmdnn_default_model_path ();
+  }
+
+  entry = gst_mmdnn_registry_acquire (path, &err);
+  if (entry == NULL) {
+    gst_mmdnn_post_error (GST_ELEMENT (self), err, path);
+    g_clear_error (&err);
+    g_free (path);
+    return FALSE;
+  }
+  snap = gst_mmdnn_model_entry_snapshot (entry);
+  stage = mmdnn_fuse_stage_new (snap->model, 1, &err);
+  if (stage == NULL) {
+    gst_mmdnn_post_error (GST_ELEMENT (self), err, path);
+    g_clear_error (&err);
+    gst_mmdnn_model_snapshot_unref (snap);
+    gst_mmdnn_registry_release (entry);
+    g_free (path);
+    return FALSE;
+  }
+  for (int m = 0; m < MMDNN_N_MODALITIES; m++)
+    kmax = MAX (kmax, snap->model->config->fusion.tokens[m]);
+
+  GST_OBJECT_LOCK (self);
+  self->entry = entry;
+  self->model_name = path;
+  self->config = mmdnn_model_config_copy (snap->model->config);
+  self->stage = stage;
+  self->mask = g_new0 (float, kmax);
+  GST_OBJECT_UNLOCK (self);
+  GST_INFO_OBJECT (self, "model %s (\"%s\", version %" G_GUINT64_FORMAT
+      "), window %" GST_TIME_FORMAT ", hop %" GST_TIME_FORMAT, path,
+      snap->model->config->model_id, snap->version,
+      GST_TIME_ARGS (self->clock.window), GST_TIME_ARGS (self->clock.hop));
+  gst_mmdnn_model_snapshot_unref (snap);
+
+  reset_streaming (self);
+  /* a result stamped with its window's start exists at the window's end */
+  gst_aggregator_set_latency (agg, self->clock.window, self->clock.window);
+  return TRUE;
+}
+
+static gboolean
+gst_mmdnn_fuse_stop (GstAggregator *agg)
+{
+  GstMmdnnFuse *self = GST_MMDNN_FUSE (agg);
+  GstMmdnnModelEntry *entry;
+  MmdnnModelConfig *config;
+
+  GST_OBJECT_LOCK (self);
+  entry = self->entry;
+  config = self->config;
+  self->entry = NULL;
+  self->config = NULL;
+  GST_OBJECT_UNLOCK (self);
+
+  mmdnn_fuse_stage_free (self->stage);
+  self->stage = NULL;
+  g_clear_pointer (&self->mask, g_free);
+  g_clear_pointer (&self->model_name, g_free);
+  if (config != NULL)
+    mmdnn_model_config_free (config);
+  gst_mmdnn_registry_release (entry);
+  reset_streaming (self);
+  return TRUE;
+}
+
+static GstFlowReturn
+gst_mmdnn_fuse_flush (GstAggregator *agg)
+{
+  GstMmdnnFuse *self = GST_MMDNN_FUSE (agg);
+
+  GST_DEBUG_OBJECT (self, "flush");
+  reset_streaming (self);
+  return GST_FLOW_OK;
+}
+
+/* The timeout machinery waits for base time + this + the latency, which
+ * includes the window we report (start ()): the current window's end
+ * plus the upstream latency and the latency property. */
+static GstClockTime
+gst_mmdnn_fuse_get_next_time (GstAggregator *agg)
+{
+  GstMmdnnFuse *self = GST_MMDNN_FUSE (agg);
+
+  return gst_mmdnn_window_clock_next_time (&self->clock, agg, &window_funcs);
+}
+
+/* ----------------------------------------------------------------- caps */
+
+/* NULL when @caps fit the model and no pad but @pad carries their
+ * modality; else why not (transfer full, translated). Without a model
+ * (not started) only the caps themselves are checked. */
+static gchar *
+check_caps (GstMmdnnFuse *self, GstMmdnnFusePad *pad, GstCaps *caps,
+    int *mod_out, gint *k_out, gint *d_out)
+{
+  gchar *why;
+
+  GST_OBJECT_LOCK (self);
+  why = gst_mmdnn_window_check_features_caps (GST_ELEMENT (self),
+      GST_PAD (pad), self->config, caps, mod_out, k_out, d_out);
+  GST_OBJECT_UNLOCK (self);
+  return why;
+}
+
+/* Posts the refusal of @caps on @pad, once per caps (accept-caps is asked
+ * again for the same caps by the caps event). */
+static void
+post_refusal (GstMmdnnFuse *self, GstMmdnnFusePad *pad, GstCaps *caps,
+    const gchar *why)
+{
+  gboolean seen;
+
+  GST_OBJECT_LOCK (pad);
+  seen = pad->refused_caps != NULL && caps != NULL
+      && gst_caps_is_equal (pad->refused_caps, caps);
+  if (!seen)
+    gst_caps_replace (&pad->refused_caps, caps);
+  GST_OBJECT_UNLOCK (pad);
+  if (seen)
+    return;
+  GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
+      (_("Pad %s of mmdnnfuse cannot take these features: %s."),
+          GST_PAD_NAME (pad), why), ("refused caps %" GST_PTR_FORMAT, caps));
+}
+
+/* What the model takes on @pad: one structure per modality it has that no
+ * other pad carries. Without a model, the template. */
+static GstCaps *
+sink_caps (GstMmdnnFuse *self, GstMmdnnFusePad *pad)
+{
+  GstCaps *caps;
+
+  GST_OBJECT_LOCK (self);
+  if (self->config == NULL) {
+    GST_OBJECT_UNLOCK (self);
+    return gst_pad_get_pad_template_caps (GST_PAD (pad));
+  }
+  caps = gst_mmdnn_window_features_sink_caps (GST_ELEMENT (self),
+      GST_PAD (pad), self->config);
+  GST_OBJECT_UNLOCK (self);
+  return caps;
+}
+
+static gboolean
+gst_mmdnn_fuse_sink_query (GstAggregator *agg, GstAggregatorPad *aggpad,
+    GstQuery *query)
+{
+  GstMmdnnFuse *self = GST_MMDNN_FUSE (agg);
+  GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (aggpad);
+
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_CAPS:{
+      GstCaps *filter, *caps = sink_caps (self, pad);
+
+      gst_query_parse_caps (query, &filter);
+      if (filter != NULL) {
+        GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+            GST_CAPS_INTERSECT_FIRST);
+
+        gst_caps_unref (caps);
+        caps = tmp;
+      }
+      gst_query_set_caps_result (query, caps);
+      gst_caps_unref (caps);
+      return TRUE;
+    }
+    case GST_QUERY_ACCEPT_CAPS:{
+      GstCaps *caps;
+      gchar *why;
+
+      gst_query_parse_accept_caps (query, &caps);
+      if (caps == NULL || !gst_caps_is_fixed (caps)) {
+        /* a question, not caps about to come: no error */
+        GstCaps *ours = sink_caps (self, pad);
+
+        gst_query_set_accept_caps_result (query, caps != NULL
+            && gst_caps_is_subset (caps, ours));
+        gst_caps_unref (ours);
+        return TRUE;
+      }
+      why = check_caps (self, pad, caps, NULL, NULL, NULL);
+      if (why != NULL) {
+        GST_WARNING_OBJECT (pad, "refusing %" GST_PTR_FORMAT ": %s", caps,
+            why);
+        post_refusal (self, pad, caps, why);
+        g_free (why);
+      }
+      gst_query_set_accept_caps_result (query, why == NULL);
+      return TRUE;
+    }
+    default:
+      return GST_AGGREGATOR_CLASS (gst_mmdnn_fuse_parent_class)->sink_query
+          (agg, aggpad, query);
+  }
+}
+
+/* In the streaming thread: the caps the pad's features come with. */
+static gboolean
+set_pad_caps (GstMmdnnFuse *self, GstMmdnnFusePad *pad, GstCaps *caps)
+{
+  gint k = 0, d = 0;
+  int mod = -1;
+  gchar *why;
+
+  GST_OBJECT_LOCK (self);
+  if (self->config == NULL) {
+    GST_OBJECT_UNLOCK (self);
+    GST_WARNING_OBJECT (pad, "caps before the model was loaded");
+    return FALSE;
+  }
+  GST_OBJECT_UNLOCK (self);
+  why = check_caps (self, pad, caps, &mod, &k, &d);
+  if (why != NULL) {
+    post_refusal (self, pad, caps, why);
+    g_free (why);
+    pad->refused = TRUE;
+    return FALSE;
+  }
+  if (k != pad->tokens || d != pad->dim) {
+    gst_mmdnn_window_ring_set_slot_size (&pad->ring,
+        sizeof (float) * (gsize) k * d);
+    fuse_pad_reset (pad);
+  } else if (mod != pad->modality) {
+    fuse_pad_reset (pad);
+  }
+  pad->ring.rule = gst_mmdnn_window_rule_for (mod);
+  pad->modality = mod;
+  pad->tokens = k;
+  pad->dim = d;
+  pad->refused = FALSE;
+  GST_DEBUG_OBJECT (pad, "%s features, %d × %d",
+      gst_mmdnn_modality_to_string (mod), k, d);
+  return TRUE;
+}
+
+static gboolean
+gst_mmdnn_fuse_sink_event (GstAggregator *agg, GstAggregatorPad *aggpad,
+    GstEvent *event)
+{
+  GstMmdnnFuse *self = GST_MMDNN_FUSE (agg);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+    GstCaps *caps;
+
+    gst_event_parse_caps (event, &caps);
+    if (!set_pad_caps (self, GST_MMDNN_FUSE_PAD (aggpad), caps)) {
+      gst_event_unref (event);
+      return FALSE;
+    }
+  }
+  return GST_AGGREGATOR_CLASS (gst_mmdnn_fuse_parent_class)->sink_event (agg,
+      aggpad, event);
+}
+
+static GstFlowReturn
+gst_mmdnn_fuse_update_src_caps (GstAggregator *agg, GstCaps *downstream,
+    GstCaps **ret)
+{
+  GstMmdnnFuse *self = GST_MMDNN_FUSE (agg);
+  GstCaps *ours;
+
+  GST_OBJECT_LOCK (self);
+  if (self->config == NULL) {
+    GST_OBJECT_UNLOCK (self);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  ours = gst_caps_new_simple ("text/x-raw", "format", G_TYPE_STRING, "utf8",
+      NULL);
+  gst_caps_append (ours, gst_mmdnn_features_caps_new
+      (GST_MMDNN_MODALITY_FUSED, 1, (gint) self->config->fusion.dim,
+          self->config->model_id));
+  GST_OBJECT_UNLOCK (self);
+
+  *ret = gst_caps_intersect_full (downstream, ours, GST_CAPS_INTERSECT_FIRST);
+  gst_caps_unref (ours);
+  GST_DEBUG_OBJECT (self, "downstream %" GST_PTR_FORMAT " → %" GST_PTR_FORMAT,
+      downstream, *ret);
+  if (gst_caps_is_empty (*ret)) {
+    GST_WARNING_OBJECT (self, "downstream takes neither text nor the fused "
+        "features: %" GST_PTR_FORMAT, downstream);
+    gst_caps_replace (ret, NULL);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  return GST_FLOW_OK;
+}
+
+/* Downstream's first choice. */
+static GstCaps *
+gst_mmdnn_fuse_fixate_src_caps (GstAggregator *agg, GstCaps *caps)
+{
+  caps = gst_caps_truncate (caps);
+  return gst_caps_fixate (caps);
+}
+
+static gboolean
+gst_mmdnn_fuse_negotiated_src_caps (GstAggregator *agg, GstCaps *caps)
+{
+  GstMmdnnFuse *self = GST_MMDNN_FUSE (agg);
+
+  self->out_text = gst_structure_has_name (gst_caps_get_structure (caps, 0),
+      "text/x-raw");
+  GST_INFO_OBJECT (self, "output %" GST_PTR_FORMAT, caps);
+  return TRUE;
+}
+
+/* Upstream encoders attach their preprocessed input (GstMmdnnInputMeta)
+ * when asked here. mmdnnfuse does not use it, but a tee feeding mmdnnfuse
+ * and mmdnntrain passes on only the metas every branch asks for, and the
+ * trainer needs it. */
+static gboolean
+gst_mmdnn_fuse_propose_allocation (GstAggregator *agg, GstAggregatorPad *pad,
+    GstQuery *decide_query, GstQuery *query)
+{
+  gst_query_add_allocation_meta (query, GST_MMDNN_INPUT_META_API_TYPE, NULL);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------ features */
+
+static GstMmdnnWindowRing *
+fuse_ring (GstAggregator *agg, GstAggregatorPad *pad)
+{
+  return &GST_MMDNN_FUSE_PAD (pad)->ring;
+}
+
+static GstFlowReturn
+fuse_check_pad (GstAggregator *agg, GstAggregatorPad *pad)
+{
+  return GST_MMDNN_FUSE_PAD (pad)->refused ? GST_FLOW_NOT_NEGOTIATED
+      : GST_FLOW_OK;
+}
+
+static gboolean
+fuse_muted (GstAggregator *agg, GstAggregatorPad *aggpad)
+{
+  GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (aggpad);
+  gboolean mute;
+
+  GST_OBJECT_LOCK (pad);
+  mute = pad->mute;
+  GST_OBJECT_UNLOCK (pad);
+  return mute;
+}
+
+static GstFlowReturn
+fuse_validate (GstAggregator *agg, GstAggregatorPad *aggpad, GstBuffer *buf)
+{
+  GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (aggpad);
+  gsize size = (gsize) pad->tokens * pad->dim * sizeof (float);
+
+  if (pad->modality < 0) {
+    GST_ELEMENT_ERROR (agg, CORE, NEGOTIATION, (NULL),
+        ("features on %s before caps", GST_PAD_NAME (pad)));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (gst_buffer_get_size (buf) != size) {
+    GST_ELEMENT_ERROR (agg, STREAM, FORMAT,
+        (_("The features on pad %s of mmdnnfuse are not the size their "
+                "caps say."), GST_PAD_NAME (pad)),
+        ("%" G_GSIZE_FORMAT " bytes where %d × %d float32 make %"
+            G_GSIZE_FORMAT, gst_buffer_get_size (buf), pad->tokens,
+            pad->dim, size));
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+fuse_extract (GstAggregator *agg, GstAggregatorPad *aggpad, GstBuffer *buf,
+    GstMmdnnWindowSlot *slot)
+{
+  GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (aggpad);
+
+  gst_buffer_extract (buf, 0, slot->data, pad->ring.slot_size);
+  slot->n_real = pad->modality == MMDNN_MODALITY_TEXT
+      ? mmdnn_tokens_mask (slot->data, pad->tokens, pad->dim, NULL)
+      : pad->tokens;
+  return GST_FLOW_OK;
+}
+
+/* Computes the window [ws, we) from @pads and pushes its result. */
+static GstFlowReturn
+fuse_emit (GstAggregator *agg, GstAggregatorPad **pads, guint n,
+    GstClockTime ws, GstClockTime we)
+{
+  GstMmdnnFuse *self = GST_MMDNN_FUSE (agg);
+  GstClockTime dur = MIN (self->clock.window, self->clock.hop);
+  GstClockTime age[MMDNN_N_MODALITIES];
+  const float *tokens[MMDNN_N_MODALITIES] = { NULL, };
+  const float *masks[MMDNN_N_MODALITIES] = { NULL, };
+  float presence[MMDNN_N_MODALITIES] = { 0, };
+  GstMmdnnModelSnapshot *snap;
+  MmdnnOutputs out;
+  GError *err = NULL;
+  GstFlowReturn ret;
+  gboolean any = FALSE;
+
+  for (int m = 0; m < MMDNN_N_MODALITIES; m++)
+    age[m] = GST_CLOCK_TIME_NONE;
+  for (guint p = 0; p < n; p++) {
+    GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (pads[p]);
+    const GstMmdnnWindowSlot *slot;
+    int m = pad->modality;
+
+    if (m < 0 || m >= MMDNN_N_MODALITIES)
+      continue;
+    age[m] = gst_mmdnn_window_ring_age (&pad->ring, we);
+    if (fuse_muted (agg, pads[p]) || (slot = gst_mmdnn_window_ring_select
+            (&pad->ring, ws, we, NULL, NULL)) == NULL)
+      continue;
+    GST_LOG_OBJECT (pad, "window %" GST_TIME_FORMAT " takes %"
+        GST_TIME_FORMAT " – %" GST_TIME_FORMAT, GST_TIME_ARGS (ws),
+        GST_TIME_ARGS (slot->start), GST_TIME_ARGS (slot->end));
+    tokens[m] = slot->data;
+    presence[m] = 1.0f;
+    if (m == MMDNN_MODALITY_TEXT) {
+      mmdnn_tokens_mask (slot->data, pad->tokens, pad->dim, self->mask);
+      masks[m] = self->mask;
+    }
+    any = TRUE;
+  }
+  if (!any)
+    return gst_mmdnn_window_push_gap (agg, ws, dur);
+
+  snap = gst_mmdnn_model_entry_snapshot (self->entry);
+  if (!mmdnn_fuse_stage_fits (self->stage, snap->model)) {
+    GST_INFO_OBJECT (self, "model version %" G_GUINT64_FORMAT " has other "
+        "sizes: new activations", snap->version);
+    mmdnn_fuse_stage_free (self->stage);
+    self->stage = mmdnn_fuse_stage_new (snap->model, 1, &err);
+    if (self->stage == NULL)
+      goto failed;
+  }
+  if (!mmdnn_fuse_stage_run (self->stage, snap->model, tokens, masks,
+          presence, 1, &out, &err))
+    goto failed;
+
+  ret = gst_mmdnn_window_finish_result (agg, snap->model->config,
+      snap->version, &out, presence, age, ws, self->clock.window, dur,
+      self->out_text);
+  gst_mmdnn_model_snapshot_unref (snap);
+  return ret;
+
+failed:
+  gst_mmdnn_post_error (GST_ELEMENT (self), err, self->model_name);
+  g_clear_error (&err);
+  gst_mmdnn_model_snapshot_unref (snap);
+  return GST_FLOW_ERROR;
+}
+
+static const GstMmdnnWindowFuncs window_funcs = {
+  .ring = fuse_ring,
+  .check_pad = fuse_check_pad,
+  .muted = fuse_muted,
+  .validate = fuse_validate,
+  .extract = fuse_extract,
+  .emit = fuse_emit,
+};
+
+static GstFlowReturn
+gst_mmdnn_fuse_aggregate (GstAggregator *agg, gboolean timeout)
+{
+  GstMmdnnFuse *self = GST_MMDNN_FUSE (agg);
+
+  if (!gst_pad_has_current_caps (GST_AGGREGATOR_SRC_PAD (self))) {
+    GST_DEBUG_OBJECT (self, "not negotiated");
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  return gst_mmdnn_window_aggregate (agg, &self->clock, &window_funcs,
+      timeout);
+}

@@ -1,0 +1,192 @@
+/* mmdnn — windows of running time over features: what mmdnnfuse and
+ * mmdnntrain share, so that a trainer cuts and aligns its windows (and its
+ * labels) exactly as fusion does.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/base/gstaggregator.h>
+#include <mmdnn/mmdnn.h>
+
+G_BEGIN_DECLS
+
+/*
+ * The model (mmdnnfuse's SECTION doc says it for users):
+ * - windows are [t, t + window) of running time, t = t0 + i·hop; t0 follows
+ *   GstAggregator's start-time-selection (0, the first buffer, start-time);
+ * - every sink pad that takes part has a ring of GST_MMDNN_WINDOW_SLOTS
+ *   slots: what it received, copied (never held), with its running time
+ *   span, kept until it can no longer overlap a coming window;
+ * - a window is due when every pad that is neither EOS nor muted has data
+ *   (or a GAP) reaching its end, or, live, when the aggregator times out;
+ * - features ending before the window being computed are late: dropped,
+ *   with a QoS message;
+ * - of the slots of a pad overlapping a window, one is taken, by a rule
+ *   (GstMmdnnWindowRule).
+ *
+ * All of it runs in the aggregator's streaming thread (aggregate (),
+ * get_next_time () reads only the clock), so nothing here takes a lock but
+ * the pads' and the element's object locks for segments.
+ */
+
+#define GST_MMDNN_WINDOW_SLOTS 64
+
+/* Which slot a window takes among those overlapping it. */
+typedef enum
+{
+  /* video: the centre nearest the window's centre, the earlier on a tie */
+  GST_MMDNN_WINDOW_RULE_NEAREST,
+  /* audio: the most overlap; on a tie the centre nearest the window's
+   * centre, then the earlier */
+  GST_MMDNN_WINDOW_RULE_OVERLAP,
+  /* text (cues, labels): the most overlap, the later on a tie */
+  GST_MMDNN_WINDOW_RULE_CUE,
+} GstMmdnnWindowRule;
+
+/* The rule of features of @modality (an MmdnnModality). */
+GstMmdnnWindowRule gst_mmdnn_window_rule_for (int modality);
+
+typedef struct
+{
+  GstClockTime start, end;      /* running time; end == start: no duration */
+  gint64 n_real;                /* 0: holds nothing (an empty cue) */
+  gpointer data;                /* slot_size bytes of the ring's storage */
+} GstMmdnnWindowSlot;
+
+/* One pad's slots. Embed it in the pad; zero-initialised it is empty. */
+typedef struct
+{
+  /* set by the element (streaming thread) */
+  GstMmdnnWindowRule rule;
+  gboolean aux;                 /* labels: waited for, but never moves the
+                                 * windows on, sets t0, or keeps the element
+                                 * from going EOS */
+  /*< private >*/
+  gsize slot_size;
+  guint8 *storage;
+  GstMmdnnWindowSlot slots[GST_MMDNN_WINDOW_SLOTS];
+  guint head, count;            /* oldest slot, number of slots */
+  GstBuffer *held;              /* the queue's head, already in the ring */
+  GstClockTime held_end;        /* its end; NONE: pop it */
+  GstClockTime reached;         /* data or gaps known up to here */
+  GstClockTime pruned_end;      /* newest end of the slots let go */
+  guint64 processed, dropped;   /* for QoS messages */
+  gboolean warned_full;
+} GstMmdnnWindowRing;
+
+void gst_mmdnn_window_ring_init (GstMmdnnWindowRing *ring);
+/* Frees the storage and the held buffer (finalize). */
+void gst_mmdnn_window_ring_clear (GstMmdnnWindowRing *ring);
+/* Forgets every slot and what was reached (flush, new caps). */
+void gst_mmdnn_window_ring_reset (GstMmdnnWindowRing *ring);
+/* Slots of @size bytes from now on: storage (re)allocated and the ring
+ * reset if the size changes. */
+void gst_mmdnn_window_ring_set_slot_size (GstMmdnnWindowRing *ring,
+                                          gsize size);
+guint gst_mmdnn_window_ring_count (const GstMmdnnWindowRing *ring);
+/* (transfer none): slot @i, 0 the oldest. */
+GstMmdnnWindowSlot *gst_mmdnn_window_ring_slot (GstMmdnnWindowRing *ring,
+                                                guint i);
+
+/* The slot of @ring window [ws, we) takes under the ring's rule, among
+ * the slots holding something (n_real > 0) for which @accept (may be NULL)
+ * says TRUE; NULL if none. */
+typedef gboolean (*GstMmdnnWindowAccept) (const GstMmdnnWindowSlot *slot,
+                                          gpointer user_data);
+const GstMmdnnWindowSlot *gst_mmdnn_window_ring_select (GstMmdnnWindowRing *ring,
+    GstClockTime ws, GstClockTime we, GstMmdnnWindowAccept accept,
+    gpointer user_data);
+
+/* Running time from the newest data of @ring (starting before @we) to
+ * @we; 0 if it reaches past @we; NONE if none ever came. */
+GstClockTime gst_mmdnn_window_ring_age (GstMmdnnWindowRing *ring,
+                                        GstClockTime we);
+
+/* What an element plugs in. Every function runs in the streaming thread. */
+typedef struct
+{
+  /* (transfer none) the ring of @pad, NULL when the pad takes no part */
+  GstMmdnnWindowRing *(*ring) (GstAggregator *agg, GstAggregatorPad *pad);
+  /* GST_FLOW_OK, or why the pad stops the element (refused caps) */
+  GstFlowReturn (*check_pad) (GstAggregator *agg, GstAggregatorPad *pad);
+  /* whether the pad is muted: not waited for (NULL: never) */
+  gboolean (*muted) (GstAggregator *agg, GstAggregatorPad *pad);
+  /* a buffer with a running time, not a gap, before it is judged late:
+   * anything wrong with it (post the error) stops the element */
+  GstFlowReturn (*validate) (GstAggregator *agg, GstAggregatorPad *pad,
+      GstBuffer *buf);
+  /* @buf into @slot->data (slot_size bytes); set slot->n_real */
+  GstFlowReturn (*extract) (GstAggregator *agg, GstAggregatorPad *pad,
+      GstBuffer *buf, GstMmdnnWindowSlot *slot);
+  /* window [ws, we) is due: compute it and push what it gives. @pads are
+   * all the sink pads (refs held by the caller). */
+  GstFlowReturn (*emit) (GstAggregator *agg, GstAggregatorPad **pads,
+      guint n, GstClockTime ws, GstClockTime we);
+} GstMmdnnWindowFuncs;
+
+/* The element's side: where the windows are. */
+typedef struct
+{
+  GstClockTime window, hop;     /* for this run (set in start ()) */
+  GstClockTime t0;              /* NONE until known */
+  guint64 index;                /* window being computed */
+} GstMmdnnWindowClock;
+
+/* t0 unknown, index 0 (start, stop, flush). */
+void gst_mmdnn_window_clock_reset (GstMmdnnWindowClock *clock);
+/* Start of the window being computed (t0 must be known). */
+GstClockTime gst_mmdnn_window_clock_start (const GstMmdnnWindowClock *clock);
+/* t0, following start-time-selection; for `first` the earliest head
+ * buffer of the pads with a ring that is not aux, looked at only when
+ * @look (in aggregate ()). FALSE while unknown. */
+gboolean gst_mmdnn_window_clock_ensure_t0 (GstMmdnnWindowClock *clock,
+    GstAggregator *agg, const GstMmdnnWindowFuncs *funcs, gboolean look);
+/* For GstAggregatorClass.get_next_time: the current window's start (the
+ * base class adds the latency: the window, upstream's, the property's). */
+GstClockTime gst_mmdnn_window_clock_next_time (GstMmdnnWindowClock *clock,
+    GstAggregator *agg, const GstMmdnnWindowFuncs *funcs);
+
+/* The body of aggregate (): fills the rings from the pads' queues, emits
+ * every window that is due (or, on @timeout, the current one with what
+ * arrived), moves the source segment's position on, and returns
+ * GST_FLOW_EOS once every pad is EOS and no features are left. */
+GstFlowReturn gst_mmdnn_window_aggregate (GstAggregator *agg,
+    GstMmdnnWindowClock *clock, const GstMmdnnWindowFuncs *funcs,
+    gboolean timeout);
+
+/* ------------------------------------------------------------- output */
+
+/* The source segment's position at running time @rt. */
+GstClockTime gst_mmdnn_window_output_pts (GstAggregator *agg,
+                                          GstClockTime rt);
+/* A window with nothing to show: a GAP event [ws, ws + dur) downstream
+ * (after the segment, if no buffer sent it yet). */
+GstFlowReturn gst_mmdnn_window_push_gap (GstAggregator *agg, GstClockTime ws,
+                                         GstClockTime dur);
+
+/* The result of window [ws, ws + window) from the fuse stage's output
+ * @out (sample 0) computed with @config of model version @version:
+ * a buffer (text line or fused vector), its GstMmdnnResultMeta, the
+ * `mmdnn-result` message, then gst_aggregator_finish_buffer (). @age: per
+ * modality (GST_CLOCK_TIME_NONE: none ever came). */
+GstFlowReturn gst_mmdnn_window_finish_result (GstAggregator *agg,
+    const MmdnnModelConfig *config, guint64 version, const MmdnnOutputs *out,
+    const float *presence, const GstClockTime *age, GstClockTime ws,
+    GstClockTime window, GstClockTime dur, gboolean out_text);
+
+/* --------------------------------------------------- features caps */
+
+/* NULL when fixed features @caps fit @config (NULL: checked later, only
+ * the caps themselves) and no other sink pad of @element than @pad
+ * carries their modality; else why not (transfer full, translated).
+ * Call it with @element's object lock held when @config belongs to it. */
+gchar *gst_mmdnn_window_check_features_caps (GstElement *element,
+    GstPad *pad, const MmdnnModelConfig *config, GstCaps *caps,
+    int *mod_out, gint *k_out, gint *d_out);
+/* (transfer full): what @config takes on @pad: one structure per modality
+ * it has that no other sink pad carries. Call with @element's object lock
+ * held; @config not NULL. */
+GstCaps *gst_mmdnn_window_features_sink_caps (GstElement *element,
+    GstPad *pad, const MmdnnModelConfig *config);
+
+G_END_DECLS
