@@ -34,8 +34,13 @@ build: configure
 demo:
 	@BUILD=$(BUILD) MESON_COMPILE_ARGS="$(MESON_COMPILE_ARGS)" tools/demo.sh
 
+# A failed run ends with what failed (tests/tools/failures.py), so the
+# reason is in the last lines of the log.
+FAILURES = /usr/bin/python3 tests/tools/failures.py
+
 check: build
-	meson test -C $(BUILD) $(MESON_TEST_ARGS)
+	meson test -C $(BUILD) $(MESON_TEST_ARGS) \
+	  || { $(FAILURES) $(BUILD)/meson-logs/testlog.json; exit 1; }
 
 # The same suites under AddressSanitizer and UndefinedBehaviorSanitizer; any
 # report fails the run.
@@ -49,7 +54,8 @@ check-asan: deps $(ASAN_BUILD)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  meson test -C $(ASAN_BUILD) $(MESON_TEST_ARGS)
+	  meson test -C $(ASAN_BUILD) $(MESON_TEST_ARGS) \
+	  || { $(FAILURES) $(ASAN_BUILD)/meson-logs/testlog.json; exit 1; }
 
 bench: build
 	@tools/install-deps.sh --torch

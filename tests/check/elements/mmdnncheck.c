@@ -15,8 +15,8 @@
 #ifdef __SANITIZE_ADDRESS__
 /* Under AddressSanitizer: GLib leaks, by design, the quark table its
  * library constructor allocates once more quarks are made (gquark.c: "This
- * leaks the old quarks array"), which a test process does when it scans the
- * plugin registry (GST_REGISTRY_FORK=no keeps the scan in the process).
+ * leaks the old quarks array"), which a test process may do as it loads
+ * plugins and registers types.
  * tests/lsan.supp suppresses leaks allocated by library constructors
  * (_dl_init), but LSan sees that frame only with full malloc stacks: the
  * fast unwinder stops inside GLib, built without frame pointers. `make
