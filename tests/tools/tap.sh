@@ -32,7 +32,8 @@ check () {
 }
 
 fail () {
-  echo "#   $1"
+  # every line a TAP comment: a message may quote a tool's multi-line output
+  printf '%s\n' "$1" | sed 's/^/#   /'
   ok=0
 }
 
