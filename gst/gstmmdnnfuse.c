@@ -106,7 +106,8 @@
  *
  * ## Pad properties
  *
- * Set them from gst-launch through #GstChildProxy, after the element:
+ * The sink pads are #GstMmdnnFusePad, a #GstMmdnnFeaturesPad. Set their
+ * properties from gst-launch through #GstChildProxy, after the element:
  * `mmdnnfuse name=f sink_1::mute=true`.
  *
  * - `modality` (string, read-only): "video", "audio" or "text" from the
@@ -158,6 +159,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "gstmmdnnelements.h"
+#include "gstmmdnnfeaturespad.h"
 #include "gstmmdnnfuse.h"
 #include "gstmmdnnmeta.h"
 #include "gstmmdnnregistry.h"
@@ -170,7 +172,6 @@ GST_DEBUG_CATEGORY_STATIC (mmdnn_fuse_debug);
 #define DEFAULT_MODEL  NULL
 #define DEFAULT_WINDOW GST_SECOND
 #define DEFAULT_HOP    0
-#define DEFAULT_MUTE   FALSE
 #define MIN_WINDOW     GST_MSECOND
 #define MAX_WINDOW     (3600 * GST_SECOND)
 
@@ -183,150 +184,44 @@ enum
   PROP_HOP,
 };
 
-enum
-{
-  PROP_PAD_0,
-  PROP_PAD_MODALITY,
-  PROP_PAD_MUTE,
-};
-
 /* ------------------------------------------------------------------ pad */
 
+/* GstMmdnnFeaturesPad does it all; this subclass names mmdnnfuse in the
+ * errors (and keeps the pad type's name). */
 struct _GstMmdnnFusePad
 {
-  GstAggregatorPad parent;
-
-  /* object lock */
-  gboolean mute;
-  GstCaps *refused_caps;        /* the last caps refused: reported once */
-
-  /* the aggregator's streaming thread only (caps, buffers and flushes are
-   * all handled there) */
-  int modality;                 /* MmdnnModality; −1 before caps */
-  gint tokens, dim;
-  gboolean refused;             /* caps event refused */
-  GstMmdnnWindowRing ring;      /* K × D float32 per slot */
+  GstMmdnnFeaturesPad parent;
 };
 
-G_DEFINE_TYPE (GstMmdnnFusePad, gst_mmdnn_fuse_pad, GST_TYPE_AGGREGATOR_PAD);
+G_DEFINE_TYPE (GstMmdnnFusePad, gst_mmdnn_fuse_pad,
+    GST_TYPE_MMDNN_FEATURES_PAD);
 
-static void
-fuse_pad_reset (GstMmdnnFusePad *pad)
+static gchar *
+fuse_pad_refusal_text (GstMmdnnFeaturesPad *pad, const gchar *why)
 {
-  gst_mmdnn_window_ring_reset (&pad->ring);
+  return g_strdup_printf (_("Pad %s of mmdnnfuse cannot take these "
+          "features: %s."), GST_PAD_NAME (pad), why);
 }
 
-static void
-gst_mmdnn_fuse_pad_finalize (GObject *object)
+static gchar *
+fuse_pad_size_text (GstMmdnnFeaturesPad *pad)
 {
-  GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (object);
-
-  gst_mmdnn_window_ring_clear (&pad->ring);
-  gst_caps_replace (&pad->refused_caps, NULL);
-  G_OBJECT_CLASS (gst_mmdnn_fuse_pad_parent_class)->finalize (object);
-}
-
-static void
-gst_mmdnn_fuse_pad_get_property (GObject *object, guint prop_id,
-    GValue *value, GParamSpec *pspec)
-{
-  GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (object);
-
-  switch (prop_id) {
-    case PROP_PAD_MODALITY:{
-      GstCaps *caps = gst_pad_get_current_caps (GST_PAD (pad));
-      int mod = -1;
-
-      if (caps != NULL && !gst_mmdnn_features_caps_parse (caps, &mod, NULL,
-              NULL, NULL))
-        mod = -1;
-      g_value_set_string (value, gst_mmdnn_modality_to_string (mod));
-      if (caps != NULL)
-        gst_caps_unref (caps);
-      break;
-    }
-    case PROP_PAD_MUTE:
-      GST_OBJECT_LOCK (pad);
-      g_value_set_boolean (value, pad->mute);
-      GST_OBJECT_UNLOCK (pad);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-}
-
-static void
-gst_mmdnn_fuse_pad_set_property (GObject *object, guint prop_id,
-    const GValue *value, GParamSpec *pspec)
-{
-  GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (object);
-
-  switch (prop_id) {
-    case PROP_PAD_MUTE:
-      GST_OBJECT_LOCK (pad);
-      pad->mute = g_value_get_boolean (value);
-      GST_OBJECT_UNLOCK (pad);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-}
-
-static GstFlowReturn
-gst_mmdnn_fuse_pad_flush (GstAggregatorPad *aggpad, GstAggregator *agg)
-{
-  fuse_pad_reset (GST_MMDNN_FUSE_PAD (aggpad));
-  return GST_FLOW_OK;
+  return g_strdup_printf (_("The features on pad %s of mmdnnfuse are not "
+          "the size their caps say."), GST_PAD_NAME (pad));
 }
 
 static void
 gst_mmdnn_fuse_pad_class_init (GstMmdnnFusePadClass *klass)
 {
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
-  GstAggregatorPadClass *aggpad_class = GST_AGGREGATOR_PAD_CLASS (klass);
+  GstMmdnnFeaturesPadClass *fpad_class = GST_MMDNN_FEATURES_PAD_CLASS (klass);
 
-  gobject_class->finalize = gst_mmdnn_fuse_pad_finalize;
-  gobject_class->get_property = gst_mmdnn_fuse_pad_get_property;
-  gobject_class->set_property = gst_mmdnn_fuse_pad_set_property;
-  aggpad_class->flush = GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_pad_flush);
-
-  /**
-   * GstMmdnnFusePad:modality:
-   *
-   * The modality of the features on this pad ("video", "audio" or "text"),
-   * from its caps; NULL before caps.
-   *
-   * Since: 0.1
-   */
-  g_object_class_install_property (gobject_class, PROP_PAD_MODALITY,
-      g_param_spec_string ("modality", "Modality",
-          "Modality of the features on this pad, from the caps", NULL,
-          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
-  /**
-   * GstMmdnnFusePad:mute:
-   *
-   * Ignore this pad's features: its modality counts as missing in every
-   * window, and the element does not wait for it. Can be changed while
-   * PLAYING; takes effect at the next window computed.
-   *
-   * Since: 0.1
-   */
-  g_object_class_install_property (gobject_class, PROP_PAD_MUTE,
-      g_param_spec_boolean ("mute", "Mute",
-          "Ignore this pad's features (the modality counts as missing)",
-          DEFAULT_MUTE,
-          G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
-          G_PARAM_STATIC_STRINGS));
+  fpad_class->refusal_text = fuse_pad_refusal_text;
+  fpad_class->size_text = fuse_pad_size_text;
 }
 
 static void
 gst_mmdnn_fuse_pad_init (GstMmdnnFusePad *pad)
 {
-  pad->mute = DEFAULT_MUTE;
-  pad->modality = -1;
-  gst_mmdnn_window_ring_init (&pad->ring);
 }
 
 /* -------------------------------------------------------------- element */
@@ -362,12 +257,9 @@ GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
     GST_STATIC_CAPS ("text/x-raw, format=(string)utf8; "
         GST_MMDNN_FEATURES_CAPS_TEMPLATE ("fused")));
 
-static void gst_mmdnn_fuse_child_proxy_init (gpointer g_iface,
-    gpointer iface_data);
-
 G_DEFINE_TYPE_WITH_CODE (GstMmdnnFuse, gst_mmdnn_fuse, GST_TYPE_AGGREGATOR,
     G_IMPLEMENT_INTERFACE (GST_TYPE_CHILD_PROXY,
-        gst_mmdnn_fuse_child_proxy_init));
+        gst_mmdnn_child_proxy_sink_pads_init));
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (mmdnnfuse, "mmdnnfuse", GST_RANK_NONE,
     GST_TYPE_MMDNN_FUSE, mmdnn_element_init (plugin));
 
@@ -551,6 +443,7 @@ gst_mmdnn_fuse_class_init (GstMmdnnFuseClass *klass)
   agg_class->propose_allocation =
       GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_propose_allocation);
 
+  gst_type_mark_as_plugin_api (GST_TYPE_MMDNN_FEATURES_PAD, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MMDNN_FUSE_PAD, 0);
 }
 
@@ -566,63 +459,19 @@ gst_mmdnn_fuse_init (GstMmdnnFuse *self)
 
 /* --------------------------------------------------------- child proxy */
 
-static GObject *
-gst_mmdnn_fuse_child_proxy_get_child_by_index (GstChildProxy *child_proxy,
-    guint index)
-{
-  GstElement *element = GST_ELEMENT (child_proxy);
-  GObject *obj;
-
-  GST_OBJECT_LOCK (element);
-  obj = g_list_nth_data (element->sinkpads, index);
-  if (obj != NULL)
-    gst_object_ref (obj);
-  GST_OBJECT_UNLOCK (element);
-  return obj;
-}
-
-static guint
-gst_mmdnn_fuse_child_proxy_get_children_count (GstChildProxy *child_proxy)
-{
-  GstElement *element = GST_ELEMENT (child_proxy);
-  guint count;
-
-  GST_OBJECT_LOCK (element);
-  count = element->numsinkpads;
-  GST_OBJECT_UNLOCK (element);
-  return count;
-}
-
-static void
-gst_mmdnn_fuse_child_proxy_init (gpointer g_iface, gpointer iface_data)
-{
-  GstChildProxyInterface *iface = g_iface;
-
-  iface->get_child_by_index = gst_mmdnn_fuse_child_proxy_get_child_by_index;
-  iface->get_children_count = gst_mmdnn_fuse_child_proxy_get_children_count;
-}
-
 static GstPad *
 gst_mmdnn_fuse_request_new_pad (GstElement *element, GstPadTemplate *templ,
     const gchar *name, const GstCaps *caps)
 {
-  GstPad *pad =
-      GST_ELEMENT_CLASS (gst_mmdnn_fuse_parent_class)->request_new_pad
-      (element, templ, name, caps);
-
-  if (pad != NULL)
-    gst_child_proxy_child_added (GST_CHILD_PROXY (element), G_OBJECT (pad),
-        GST_OBJECT_NAME (pad));
-  return pad;
+  return gst_mmdnn_child_proxy_request_pad (GST_ELEMENT_CLASS
+      (gst_mmdnn_fuse_parent_class), element, templ, name, caps);
 }
 
 static void
 gst_mmdnn_fuse_release_pad (GstElement *element, GstPad *pad)
 {
-  GST_DEBUG_OBJECT (element, "releasing %" GST_PTR_FORMAT, pad);
-  gst_child_proxy_child_removed (GST_CHILD_PROXY (element), G_OBJECT (pad),
-      GST_OBJECT_NAME (pad));
-  GST_ELEMENT_CLASS (gst_mmdnn_fuse_parent_class)->release_pad (element, pad);
+  gst_mmdnn_child_proxy_release_pad (GST_ELEMENT_CLASS
+      (gst_mmdnn_fuse_parent_class), element, pad);
 }
 
 /* ------------------------------------------------------------- vmethods */
@@ -741,151 +590,17 @@ gst_mmdnn_fuse_get_next_time (GstAggregator *agg)
 
 /* ----------------------------------------------------------------- caps */
 
-/* NULL when @caps fit the model and no pad but @pad carries their
- * modality; else why not (transfer full, translated). Without a model
- * (not started) only the caps themselves are checked. */
-static gchar *
-check_caps (GstMmdnnFuse *self, GstMmdnnFusePad *pad, GstCaps *caps,
-    int *mod_out, gint *k_out, gint *d_out)
-{
-  gchar *why;
-
-  GST_OBJECT_LOCK (self);
-  why = gst_mmdnn_window_check_features_caps (GST_ELEMENT (self),
-      GST_PAD (pad), self->config, caps, mod_out, k_out, d_out);
-  GST_OBJECT_UNLOCK (self);
-  return why;
-}
-
-/* Posts the refusal of @caps on @pad, once per caps (accept-caps is asked
- * again for the same caps by the caps event). */
-static void
-post_refusal (GstMmdnnFuse *self, GstMmdnnFusePad *pad, GstCaps *caps,
-    const gchar *why)
-{
-  gboolean seen;
-
-  GST_OBJECT_LOCK (pad);
-  seen = pad->refused_caps != NULL && caps != NULL
-      && gst_caps_is_equal (pad->refused_caps, caps);
-  if (!seen)
-    gst_caps_replace (&pad->refused_caps, caps);
-  GST_OBJECT_UNLOCK (pad);
-  if (seen)
-    return;
-  GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
-      (_("Pad %s of mmdnnfuse cannot take these features: %s."),
-          GST_PAD_NAME (pad), why), ("refused caps %" GST_PTR_FORMAT, caps));
-}
-
-/* What the model takes on @pad: one structure per modality it has that no
- * other pad carries. Without a model, the template. */
-static GstCaps *
-sink_caps (GstMmdnnFuse *self, GstMmdnnFusePad *pad)
-{
-  GstCaps *caps;
-
-  GST_OBJECT_LOCK (self);
-  if (self->config == NULL) {
-    GST_OBJECT_UNLOCK (self);
-    return gst_pad_get_pad_template_caps (GST_PAD (pad));
-  }
-  caps = gst_mmdnn_window_features_sink_caps (GST_ELEMENT (self),
-      GST_PAD (pad), self->config);
-  GST_OBJECT_UNLOCK (self);
-  return caps;
-}
-
 static gboolean
 gst_mmdnn_fuse_sink_query (GstAggregator *agg, GstAggregatorPad *aggpad,
     GstQuery *query)
 {
   GstMmdnnFuse *self = GST_MMDNN_FUSE (agg);
-  GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (aggpad);
 
-  switch (GST_QUERY_TYPE (query)) {
-    case GST_QUERY_CAPS:{
-      GstCaps *filter, *caps = sink_caps (self, pad);
-
-      gst_query_parse_caps (query, &filter);
-      if (filter != NULL) {
-        GstCaps *tmp = gst_caps_intersect_full (filter, caps,
-            GST_CAPS_INTERSECT_FIRST);
-
-        gst_caps_unref (caps);
-        caps = tmp;
-      }
-      gst_query_set_caps_result (query, caps);
-      gst_caps_unref (caps);
-      return TRUE;
-    }
-    case GST_QUERY_ACCEPT_CAPS:{
-      GstCaps *caps;
-      gchar *why;
-
-      gst_query_parse_accept_caps (query, &caps);
-      if (caps == NULL || !gst_caps_is_fixed (caps)) {
-        /* a question, not caps about to come: no error */
-        GstCaps *ours = sink_caps (self, pad);
-
-        gst_query_set_accept_caps_result (query, caps != NULL
-            && gst_caps_is_subset (caps, ours));
-        gst_caps_unref (ours);
-        return TRUE;
-      }
-      why = check_caps (self, pad, caps, NULL, NULL, NULL);
-      if (why != NULL) {
-        GST_WARNING_OBJECT (pad, "refusing %" GST_PTR_FORMAT ": %s", caps,
-            why);
-        post_refusal (self, pad, caps, why);
-        g_free (why);
-      }
-      gst_query_set_accept_caps_result (query, why == NULL);
-      return TRUE;
-    }
-    default:
-      return GST_AGGREGATOR_CLASS (gst_mmdnn_fuse_parent_class)->sink_query
-          (agg, aggpad, query);
-  }
-}
-
-/* In the streaming thread: the caps the pad's features come with. */
-static gboolean
-set_pad_caps (GstMmdnnFuse *self, GstMmdnnFusePad *pad, GstCaps *caps)
-{
-  gint k = 0, d = 0;
-  int mod = -1;
-  gchar *why;
-
-  GST_OBJECT_LOCK (self);
-  if (self->config == NULL) {
-    GST_OBJECT_UNLOCK (self);
-    GST_WARNING_OBJECT (pad, "caps before the model was loaded");
-    return FALSE;
-  }
-  GST_OBJECT_UNLOCK (self);
-  why = check_caps (self, pad, caps, &mod, &k, &d);
-  if (why != NULL) {
-    post_refusal (self, pad, caps, why);
-    g_free (why);
-    pad->refused = TRUE;
-    return FALSE;
-  }
-  if (k != pad->tokens || d != pad->dim) {
-    gst_mmdnn_window_ring_set_slot_size (&pad->ring,
-        sizeof (float) * (gsize) k * d);
-    fuse_pad_reset (pad);
-  } else if (mod != pad->modality) {
-    fuse_pad_reset (pad);
-  }
-  pad->ring.rule = gst_mmdnn_window_rule_for (mod);
-  pad->modality = mod;
-  pad->tokens = k;
-  pad->dim = d;
-  pad->refused = FALSE;
-  GST_DEBUG_OBJECT (pad, "%s features, %d × %d",
-      gst_mmdnn_modality_to_string (mod), k, d);
-  return TRUE;
+  if (gst_mmdnn_features_pad_sink_query (GST_MMDNN_FEATURES_PAD (aggpad),
+          GST_ELEMENT (self), &self->config, query))
+    return TRUE;
+  return GST_AGGREGATOR_CLASS (gst_mmdnn_fuse_parent_class)->sink_query
+      (agg, aggpad, query);
 }
 
 static gboolean
@@ -898,7 +613,8 @@ gst_mmdnn_fuse_sink_event (GstAggregator *agg, GstAggregatorPad *aggpad,
     GstCaps *caps;
 
     gst_event_parse_caps (event, &caps);
-    if (!set_pad_caps (self, GST_MMDNN_FUSE_PAD (aggpad), caps)) {
+    if (!gst_mmdnn_features_pad_set_caps (GST_MMDNN_FEATURES_PAD (aggpad),
+            GST_ELEMENT (self), &self->config, caps)) {
       gst_event_unref (event);
       return FALSE;
     }
@@ -972,67 +688,6 @@ gst_mmdnn_fuse_propose_allocation (GstAggregator *agg, GstAggregatorPad *pad,
 
 /* ------------------------------------------------------------ features */
 
-static GstMmdnnWindowRing *
-fuse_ring (GstAggregator *agg, GstAggregatorPad *pad)
-{
-  return &GST_MMDNN_FUSE_PAD (pad)->ring;
-}
-
-static GstFlowReturn
-fuse_check_pad (GstAggregator *agg, GstAggregatorPad *pad)
-{
-  return GST_MMDNN_FUSE_PAD (pad)->refused ? GST_FLOW_NOT_NEGOTIATED
-      : GST_FLOW_OK;
-}
-
-static gboolean
-fuse_muted (GstAggregator *agg, GstAggregatorPad *aggpad)
-{
-  GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (aggpad);
-  gboolean mute;
-
-  GST_OBJECT_LOCK (pad);
-  mute = pad->mute;
-  GST_OBJECT_UNLOCK (pad);
-  return mute;
-}
-
-static GstFlowReturn
-fuse_validate (GstAggregator *agg, GstAggregatorPad *aggpad, GstBuffer *buf)
-{
-  GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (aggpad);
-  gsize size = (gsize) pad->tokens * pad->dim * sizeof (float);
-
-  if (pad->modality < 0) {
-    GST_ELEMENT_ERROR (agg, CORE, NEGOTIATION, (NULL),
-        ("features on %s before caps", GST_PAD_NAME (pad)));
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
-  if (gst_buffer_get_size (buf) != size) {
-    GST_ELEMENT_ERROR (agg, STREAM, FORMAT,
-        (_("The features on pad %s of mmdnnfuse are not the size their "
-                "caps say."), GST_PAD_NAME (pad)),
-        ("%" G_GSIZE_FORMAT " bytes where %d × %d float32 make %"
-            G_GSIZE_FORMAT, gst_buffer_get_size (buf), pad->tokens,
-            pad->dim, size));
-    return GST_FLOW_ERROR;
-  }
-  return GST_FLOW_OK;
-}
-
-static GstFlowReturn
-fuse_extract (GstAggregator *agg, GstAggregatorPad *aggpad, GstBuffer *buf,
-    GstMmdnnWindowSlot *slot)
-{
-  GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (aggpad);
-
-  gst_buffer_extract (buf, 0, slot->data, pad->ring.slot_size);
-  slot->n_real = pad->modality == MMDNN_MODALITY_TEXT
-      ? mmdnn_tokens_mask (slot->data, pad->tokens, pad->dim, NULL)
-      : pad->tokens;
-  return GST_FLOW_OK;
-}
-
 /* Computes the window [ws, we) from @pads and pushes its result. */
 static GstFlowReturn
 fuse_emit (GstAggregator *agg, GstAggregatorPad **pads, guint n,
@@ -1053,19 +708,15 @@ fuse_emit (GstAggregator *agg, GstAggregatorPad **pads, guint n,
   for (int m = 0; m < MMDNN_N_MODALITIES; m++)
     age[m] = GST_CLOCK_TIME_NONE;
   for (guint p = 0; p < n; p++) {
-    GstMmdnnFusePad *pad = GST_MMDNN_FUSE_PAD (pads[p]);
+    GstMmdnnFeaturesPad *pad = GST_MMDNN_FEATURES_PAD (pads[p]);
     const GstMmdnnWindowSlot *slot;
     int m = pad->modality;
 
     if (m < 0 || m >= MMDNN_N_MODALITIES)
       continue;
-    age[m] = gst_mmdnn_window_ring_age (&pad->ring, we);
-    if (fuse_muted (agg, pads[p]) || (slot = gst_mmdnn_window_ring_select
-            (&pad->ring, ws, we, NULL, NULL)) == NULL)
+    slot = gst_mmdnn_features_pad_select (pad, ws, we, &age[m]);
+    if (slot == NULL)
       continue;
-    GST_LOG_OBJECT (pad, "window %" GST_TIME_FORMAT " takes %"
-        GST_TIME_FORMAT " – %" GST_TIME_FORMAT, GST_TIME_ARGS (ws),
-        GST_TIME_ARGS (slot->start), GST_TIME_ARGS (slot->end));
     tokens[m] = slot->data;
     presence[m] = 1.0f;
     if (m == MMDNN_MODALITY_TEXT) {
@@ -1104,11 +755,11 @@ failed:
 }
 
 static const GstMmdnnWindowFuncs window_funcs = {
-  .ring = fuse_ring,
-  .check_pad = fuse_check_pad,
-  .muted = fuse_muted,
-  .validate = fuse_validate,
-  .extract = fuse_extract,
+  .ring = gst_mmdnn_features_pad_window_ring,
+  .check_pad = gst_mmdnn_features_pad_window_check,
+  .muted = gst_mmdnn_features_pad_window_muted,
+  .validate = gst_mmdnn_features_pad_window_validate,
+  .extract = gst_mmdnn_features_pad_window_extract,
   .emit = fuse_emit,
 };
 

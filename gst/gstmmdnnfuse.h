@@ -6,11 +6,13 @@
 #include <gst/gst.h>
 #include <gst/base/gstaggregator.h>
 
+#include "gstmmdnnfeaturespad.h"
+
 G_BEGIN_DECLS
 
 #define GST_TYPE_MMDNN_FUSE_PAD (gst_mmdnn_fuse_pad_get_type ())
 G_DECLARE_FINAL_TYPE (GstMmdnnFusePad, gst_mmdnn_fuse_pad, GST, MMDNN_FUSE_PAD,
-                      GstAggregatorPad)
+                      GstMmdnnFeaturesPad)
 
 #define GST_TYPE_MMDNN_FUSE (gst_mmdnn_fuse_get_type ())
 G_DECLARE_FINAL_TYPE (GstMmdnnFuse, gst_mmdnn_fuse, GST, MMDNN_FUSE,

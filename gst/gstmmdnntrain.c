@@ -225,6 +225,7 @@
 #include <json-glib/json-glib.h>
 
 #include "gstmmdnnelements.h"
+#include "gstmmdnnfeaturespad.h"
 #include "gstmmdnnmeta.h"
 #include "gstmmdnnregistry.h"
 #include "gstmmdnntrain.h"
@@ -257,7 +258,6 @@ GST_DEBUG_CATEGORY_STATIC (mmdnn_train_debug);
 #define DEFAULT_HOP                 0
 #define DEFAULT_EPOCH_SIZE          0
 #define DEFAULT_STEP_DELAY          0
-#define DEFAULT_MUTE                FALSE
 #define DEFAULT_TASK                NULL
 #define MIN_WINDOW                  GST_MSECOND
 #define MAX_WINDOW                  (3600 * GST_SECOND)
@@ -293,13 +293,6 @@ enum
   PROP_HOP,
   PROP_EPOCH_SIZE,
   PROP_STEP_DELAY,
-};
-
-enum
-{
-  PROP_PAD_0,
-  PROP_PAD_MODALITY,
-  PROP_PAD_MUTE,
 };
 
 enum
@@ -349,140 +342,6 @@ gst_mmdnn_train_leaky_get_type (void)
 }
 
 #define GST_TYPE_MMDNN_TRAIN_LEAKY (gst_mmdnn_train_leaky_get_type ())
-
-/* -------------------------------------------------------- features pad */
-
-struct _GstMmdnnTrainPad
-{
-  GstAggregatorPad parent;
-
-  /* object lock */
-  gboolean mute;
-  GstCaps *refused_caps;
-
-  /* streaming thread */
-  int modality;                 /* −1 before caps */
-  gint tokens, dim;
-  gint64 input_size;            /* elements of the encoder input */
-  gboolean refused;
-  /* per slot: K × D float32 tokens, then input_size × 4 bytes of input */
-  GstMmdnnWindowRing ring;
-};
-
-G_DEFINE_TYPE (GstMmdnnTrainPad, gst_mmdnn_train_pad, GST_TYPE_AGGREGATOR_PAD);
-
-static void
-gst_mmdnn_train_pad_finalize (GObject *object)
-{
-  GstMmdnnTrainPad *pad = GST_MMDNN_TRAIN_PAD (object);
-
-  gst_mmdnn_window_ring_clear (&pad->ring);
-  gst_caps_replace (&pad->refused_caps, NULL);
-  G_OBJECT_CLASS (gst_mmdnn_train_pad_parent_class)->finalize (object);
-}
-
-static void
-gst_mmdnn_train_pad_get_property (GObject *object, guint prop_id,
-    GValue *value, GParamSpec *pspec)
-{
-  GstMmdnnTrainPad *pad = GST_MMDNN_TRAIN_PAD (object);
-
-  switch (prop_id) {
-    case PROP_PAD_MODALITY:{
-      GstCaps *caps = gst_pad_get_current_caps (GST_PAD (pad));
-      int mod = -1;
-
-      if (caps != NULL && !gst_mmdnn_features_caps_parse (caps, &mod, NULL,
-              NULL, NULL))
-        mod = -1;
-      g_value_set_string (value, gst_mmdnn_modality_to_string (mod));
-      if (caps != NULL)
-        gst_caps_unref (caps);
-      break;
-    }
-    case PROP_PAD_MUTE:
-      GST_OBJECT_LOCK (pad);
-      g_value_set_boolean (value, pad->mute);
-      GST_OBJECT_UNLOCK (pad);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-}
-
-static void
-gst_mmdnn_train_pad_set_property (GObject *object, guint prop_id,
-    const GValue *value, GParamSpec *pspec)
-{
-  GstMmdnnTrainPad *pad = GST_MMDNN_TRAIN_PAD (object);
-
-  switch (prop_id) {
-    case PROP_PAD_MUTE:
-      GST_OBJECT_LOCK (pad);
-      pad->mute = g_value_get_boolean (value);
-      GST_OBJECT_UNLOCK (pad);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-}
-
-static GstFlowReturn
-gst_mmdnn_train_pad_flush (GstAggregatorPad *aggpad, GstAggregator *agg)
-{
-  gst_mmdnn_window_ring_reset (&GST_MMDNN_TRAIN_PAD (aggpad)->ring);
-  return GST_FLOW_OK;
-}
-
-static void
-gst_mmdnn_train_pad_class_init (GstMmdnnTrainPadClass *klass)
-{
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
-  GstAggregatorPadClass *aggpad_class = GST_AGGREGATOR_PAD_CLASS (klass);
-
-  gobject_class->finalize = gst_mmdnn_train_pad_finalize;
-  gobject_class->get_property = gst_mmdnn_train_pad_get_property;
-  gobject_class->set_property = gst_mmdnn_train_pad_set_property;
-  aggpad_class->flush = GST_DEBUG_FUNCPTR (gst_mmdnn_train_pad_flush);
-
-  /**
-   * GstMmdnnTrainPad:modality:
-   *
-   * The modality of the features on this pad ("video", "audio" or "text"),
-   * from its caps; NULL before caps.
-   *
-   * Since: 0.1
-   */
-  g_object_class_install_property (gobject_class, PROP_PAD_MODALITY,
-      g_param_spec_string ("modality", "Modality",
-          "Modality of the features on this pad, from the caps", NULL,
-          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
-  /**
-   * GstMmdnnTrainPad:mute:
-   *
-   * Ignore this pad's features: its modality is missing from the samples
-   * and the results, and the element does not wait for it. Can be changed
-   * while PLAYING.
-   *
-   * Since: 0.1
-   */
-  g_object_class_install_property (gobject_class, PROP_PAD_MUTE,
-      g_param_spec_boolean ("mute", "Mute",
-          "Ignore this pad's features (the modality counts as missing)",
-          DEFAULT_MUTE,
-          G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING |
-          G_PARAM_STATIC_STRINGS));
-}
-
-static void
-gst_mmdnn_train_pad_init (GstMmdnnTrainPad *pad)
-{
-  pad->mute = DEFAULT_MUTE;
-  pad->modality = -1;
-  gst_mmdnn_window_ring_init (&pad->ring);
-}
 
 /* ------------------------------------------------------------ label pad */
 
@@ -686,6 +545,64 @@ struct _GstMmdnnTrain
   TrainStats stats;
 };
 
+/* -------------------------------------------------------- features pad */
+
+/* GstMmdnnFeaturesPad, which names mmdnntrain in the errors and keeps the
+ * encoder's input after the tokens in every slot. */
+struct _GstMmdnnTrainPad
+{
+  GstMmdnnFeaturesPad parent;
+
+  /* streaming thread */
+  gint64 input_size;            /* elements of the encoder input */
+};
+
+G_DEFINE_TYPE (GstMmdnnTrainPad, gst_mmdnn_train_pad,
+    GST_TYPE_MMDNN_FEATURES_PAD);
+
+/* Every slot: K × D float32 tokens, then input_size × 4 bytes of input. */
+static gsize
+train_pad_set_modality (GstMmdnnFeaturesPad *fpad, GstElement *element,
+    int modality)
+{
+  GstMmdnnTrainPad *pad = GST_MMDNN_TRAIN_PAD (fpad);
+
+  pad->input_size = GST_MMDNN_TRAIN (element)->input_size[modality];
+  GST_DEBUG_OBJECT (pad, "inputs of %" G_GINT64_FORMAT, pad->input_size);
+  return 4 * (gsize) pad->input_size;
+}
+
+static gchar *
+train_pad_refusal_text (GstMmdnnFeaturesPad *pad, const gchar *why)
+{
+  return g_strdup_printf (_("Pad %s of mmdnntrain cannot take these "
+          "features: %s."), GST_PAD_NAME (pad), why);
+}
+
+static gchar *
+train_pad_size_text (GstMmdnnFeaturesPad *pad)
+{
+  return g_strdup_printf (_("The features on pad %s of mmdnntrain are not "
+          "the size their caps say."), GST_PAD_NAME (pad));
+}
+
+static void
+gst_mmdnn_train_pad_class_init (GstMmdnnTrainPadClass *klass)
+{
+  GstMmdnnFeaturesPadClass *fpad_class = GST_MMDNN_FEATURES_PAD_CLASS (klass);
+
+  fpad_class->set_modality = train_pad_set_modality;
+  fpad_class->refusal_text = train_pad_refusal_text;
+  fpad_class->size_text = train_pad_size_text;
+}
+
+static void
+gst_mmdnn_train_pad_init (GstMmdnnTrainPad *pad)
+{
+}
+
+/* ------------------------------------------------------------ templates */
+
 static GstStaticPadTemplate sink_template =
 GST_STATIC_PAD_TEMPLATE ("sink_%u", GST_PAD_SINK, GST_PAD_REQUEST,
     GST_STATIC_CAPS (GST_MMDNN_FEATURES_CAPS_TEMPLATE
@@ -700,12 +617,9 @@ GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
     GST_STATIC_CAPS ("text/x-raw, format=(string)utf8; "
         GST_MMDNN_FEATURES_CAPS_TEMPLATE ("fused")));
 
-static void gst_mmdnn_train_child_proxy_init (gpointer g_iface,
-    gpointer iface_data);
-
 G_DEFINE_TYPE_WITH_CODE (GstMmdnnTrain, gst_mmdnn_train, GST_TYPE_AGGREGATOR,
     G_IMPLEMENT_INTERFACE (GST_TYPE_CHILD_PROXY,
-        gst_mmdnn_train_child_proxy_init));
+        gst_mmdnn_child_proxy_sink_pads_init));
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (mmdnntrain, "mmdnntrain",
     GST_RANK_NONE, GST_TYPE_MMDNN_TRAIN, mmdnn_element_init (plugin));
 
@@ -1318,6 +1232,7 @@ gst_mmdnn_train_class_init (GstMmdnnTrainClass *klass)
   agg_class->create_new_pad =
       GST_DEBUG_FUNCPTR (gst_mmdnn_train_create_new_pad);
 
+  gst_type_mark_as_plugin_api (GST_TYPE_MMDNN_FEATURES_PAD, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MMDNN_TRAIN_PAD, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MMDNN_TRAIN_LABEL_PAD, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MMDNN_TRAIN_OPTIMIZER, 0);
@@ -1351,42 +1266,6 @@ gst_mmdnn_train_init (GstMmdnnTrain *self)
 
 /* --------------------------------------------------------- child proxy */
 
-static GObject *
-gst_mmdnn_train_child_proxy_get_child_by_index (GstChildProxy *child_proxy,
-    guint index)
-{
-  GstElement *element = GST_ELEMENT (child_proxy);
-  GObject *obj;
-
-  GST_OBJECT_LOCK (element);
-  obj = g_list_nth_data (element->sinkpads, index);
-  if (obj != NULL)
-    gst_object_ref (obj);
-  GST_OBJECT_UNLOCK (element);
-  return obj;
-}
-
-static guint
-gst_mmdnn_train_child_proxy_get_children_count (GstChildProxy *child_proxy)
-{
-  GstElement *element = GST_ELEMENT (child_proxy);
-  guint count;
-
-  GST_OBJECT_LOCK (element);
-  count = element->numsinkpads;
-  GST_OBJECT_UNLOCK (element);
-  return count;
-}
-
-static void
-gst_mmdnn_train_child_proxy_init (gpointer g_iface, gpointer iface_data)
-{
-  GstChildProxyInterface *iface = g_iface;
-
-  iface->get_child_by_index = gst_mmdnn_train_child_proxy_get_child_by_index;
-  iface->get_children_count = gst_mmdnn_train_child_proxy_get_children_count;
-}
-
 /* The label pad is named "label"; the base class names every pad it
  * makes sink_N. */
 static GstAggregatorPad *
@@ -1412,24 +1291,15 @@ static GstPad *
 gst_mmdnn_train_request_new_pad (GstElement *element, GstPadTemplate *templ,
     const gchar *name, const GstCaps *caps)
 {
-  GstPad *pad =
-      GST_ELEMENT_CLASS (gst_mmdnn_train_parent_class)->request_new_pad
-      (element, templ, name, caps);
-
-  if (pad != NULL)
-    gst_child_proxy_child_added (GST_CHILD_PROXY (element), G_OBJECT (pad),
-        GST_OBJECT_NAME (pad));
-  return pad;
+  return gst_mmdnn_child_proxy_request_pad (GST_ELEMENT_CLASS
+      (gst_mmdnn_train_parent_class), element, templ, name, caps);
 }
 
 static void
 gst_mmdnn_train_release_pad (GstElement *element, GstPad *pad)
 {
-  GST_DEBUG_OBJECT (element, "releasing %" GST_PTR_FORMAT, pad);
-  gst_child_proxy_child_removed (GST_CHILD_PROXY (element), G_OBJECT (pad),
-      GST_OBJECT_NAME (pad));
-  GST_ELEMENT_CLASS (gst_mmdnn_train_parent_class)->release_pad (element,
-      pad);
+  gst_mmdnn_child_proxy_release_pad (GST_ELEMENT_CLASS
+      (gst_mmdnn_train_parent_class), element, pad);
 }
 
 /* --------------------------------------------------------------- labels */
@@ -2170,108 +2040,18 @@ gst_mmdnn_train_get_next_time (GstAggregator *agg)
 
 /* ----------------------------------------------------------------- caps */
 
-static void
-post_refusal (GstMmdnnTrain *self, GstMmdnnTrainPad *pad, GstCaps *caps,
-    const gchar *why)
-{
-  gboolean seen;
-
-  GST_OBJECT_LOCK (pad);
-  seen = pad->refused_caps != NULL && caps != NULL
-      && gst_caps_is_equal (pad->refused_caps, caps);
-  if (!seen)
-    gst_caps_replace (&pad->refused_caps, caps);
-  GST_OBJECT_UNLOCK (pad);
-  if (seen)
-    return;
-  GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
-      (_("Pad %s of mmdnntrain cannot take these features: %s."),
-          GST_PAD_NAME (pad), why), ("refused caps %" GST_PTR_FORMAT, caps));
-}
-
-static gchar *
-check_caps (GstMmdnnTrain *self, GstMmdnnTrainPad *pad, GstCaps *caps,
-    int *mod, gint *k, gint *d)
-{
-  gchar *why;
-
-  GST_OBJECT_LOCK (self);
-  why = gst_mmdnn_window_check_features_caps (GST_ELEMENT (self),
-      GST_PAD (pad), self->config, caps, mod, k, d);
-  GST_OBJECT_UNLOCK (self);
-  return why;
-}
-
-static GstCaps *
-sink_caps (GstMmdnnTrain *self, GstMmdnnTrainPad *pad)
-{
-  GstCaps *caps;
-
-  GST_OBJECT_LOCK (self);
-  if (self->config == NULL) {
-    GST_OBJECT_UNLOCK (self);
-    return gst_pad_get_pad_template_caps (GST_PAD (pad));
-  }
-  caps = gst_mmdnn_window_features_sink_caps (GST_ELEMENT (self),
-      GST_PAD (pad), self->config);
-  GST_OBJECT_UNLOCK (self);
-  return caps;
-}
-
 static gboolean
 gst_mmdnn_train_sink_query (GstAggregator *agg, GstAggregatorPad *aggpad,
     GstQuery *query)
 {
   GstMmdnnTrain *self = GST_MMDNN_TRAIN (agg);
-  GstMmdnnTrainPad *pad;
 
-  if (!GST_IS_MMDNN_TRAIN_PAD (aggpad))
-    return GST_AGGREGATOR_CLASS (gst_mmdnn_train_parent_class)->sink_query
-        (agg, aggpad, query);
-  pad = GST_MMDNN_TRAIN_PAD (aggpad);
-  switch (GST_QUERY_TYPE (query)) {
-    case GST_QUERY_CAPS:{
-      GstCaps *filter, *caps = sink_caps (self, pad);
-
-      gst_query_parse_caps (query, &filter);
-      if (filter != NULL) {
-        GstCaps *tmp = gst_caps_intersect_full (filter, caps,
-            GST_CAPS_INTERSECT_FIRST);
-
-        gst_caps_unref (caps);
-        caps = tmp;
-      }
-      gst_query_set_caps_result (query, caps);
-      gst_caps_unref (caps);
-      return TRUE;
-    }
-    case GST_QUERY_ACCEPT_CAPS:{
-      GstCaps *caps;
-      gchar *why;
-
-      gst_query_parse_accept_caps (query, &caps);
-      if (caps == NULL || !gst_caps_is_fixed (caps)) {
-        GstCaps *ours = sink_caps (self, pad);
-
-        gst_query_set_accept_caps_result (query, caps != NULL
-            && gst_caps_is_subset (caps, ours));
-        gst_caps_unref (ours);
-        return TRUE;
-      }
-      why = check_caps (self, pad, caps, NULL, NULL, NULL);
-      if (why != NULL) {
-        GST_WARNING_OBJECT (pad, "refusing %" GST_PTR_FORMAT ": %s", caps,
-            why);
-        post_refusal (self, pad, caps, why);
-        g_free (why);
-      }
-      gst_query_set_accept_caps_result (query, why == NULL);
-      return TRUE;
-    }
-    default:
-      return GST_AGGREGATOR_CLASS (gst_mmdnn_train_parent_class)->sink_query
-          (agg, aggpad, query);
-  }
+  if (GST_IS_MMDNN_TRAIN_PAD (aggpad)
+      && gst_mmdnn_features_pad_sink_query (GST_MMDNN_FEATURES_PAD (aggpad),
+          GST_ELEMENT (self), &self->config, query))
+    return TRUE;
+  return GST_AGGREGATOR_CLASS (gst_mmdnn_train_parent_class)->sink_query
+      (agg, aggpad, query);
 }
 
 static gboolean
@@ -2282,46 +2062,6 @@ gst_mmdnn_train_propose_allocation (GstAggregator *agg, GstAggregatorPad *pad,
   if (GST_IS_MMDNN_TRAIN_PAD (pad))
     gst_query_add_allocation_meta (query, GST_MMDNN_INPUT_META_API_TYPE,
         NULL);
-  return TRUE;
-}
-
-static gboolean
-set_pad_caps (GstMmdnnTrain *self, GstMmdnnTrainPad *pad, GstCaps *caps)
-{
-  gint k = 0, d = 0;
-  int mod = -1;
-  gchar *why;
-  gint64 input;
-
-  GST_OBJECT_LOCK (self);
-  if (self->config == NULL) {
-    GST_OBJECT_UNLOCK (self);
-    GST_WARNING_OBJECT (pad, "caps before the model was loaded");
-    return FALSE;
-  }
-  GST_OBJECT_UNLOCK (self);
-  why = check_caps (self, pad, caps, &mod, &k, &d);
-  if (why != NULL) {
-    post_refusal (self, pad, caps, why);
-    g_free (why);
-    pad->refused = TRUE;
-    return FALSE;
-  }
-  input = self->input_size[mod];
-  if (k != pad->tokens || d != pad->dim || input != pad->input_size
-      || mod != pad->modality) {
-    gst_mmdnn_window_ring_set_slot_size (&pad->ring,
-        sizeof (float) * (gsize) k * d + 4 * (gsize) input);
-    gst_mmdnn_window_ring_reset (&pad->ring);
-  }
-  pad->ring.rule = gst_mmdnn_window_rule_for (mod);
-  pad->modality = mod;
-  pad->tokens = k;
-  pad->dim = d;
-  pad->input_size = input;
-  pad->refused = FALSE;
-  GST_DEBUG_OBJECT (pad, "%s features, %d × %d, inputs of %" G_GINT64_FORMAT,
-      gst_mmdnn_modality_to_string (mod), k, d, input);
   return TRUE;
 }
 
@@ -2337,7 +2077,8 @@ gst_mmdnn_train_sink_event (GstAggregator *agg, GstAggregatorPad *aggpad,
 
       gst_event_parse_caps (event, &caps);
       if (GST_IS_MMDNN_TRAIN_PAD (aggpad)) {
-        if (!set_pad_caps (self, GST_MMDNN_TRAIN_PAD (aggpad), caps)) {
+        if (!gst_mmdnn_features_pad_set_caps (GST_MMDNN_FEATURES_PAD
+                (aggpad), GST_ELEMENT (self), &self->config, caps)) {
           gst_event_unref (event);
           return FALSE;
         }
@@ -2417,58 +2158,26 @@ gst_mmdnn_train_negotiated_src_caps (GstAggregator *agg, GstCaps *caps)
 static GstMmdnnWindowRing *
 train_ring (GstAggregator *agg, GstAggregatorPad *pad)
 {
-  if (GST_IS_MMDNN_TRAIN_PAD (pad))
-    return &GST_MMDNN_TRAIN_PAD (pad)->ring;
   if (GST_IS_MMDNN_TRAIN_LABEL_PAD (pad))
     return &GST_MMDNN_TRAIN_LABEL_PAD (pad)->ring;
-  return NULL;
-}
-
-static GstFlowReturn
-train_check_pad (GstAggregator *agg, GstAggregatorPad *pad)
-{
-  return GST_IS_MMDNN_TRAIN_PAD (pad) && GST_MMDNN_TRAIN_PAD (pad)->refused
-      ? GST_FLOW_NOT_NEGOTIATED : GST_FLOW_OK;
-}
-
-static gboolean
-train_muted (GstAggregator *agg, GstAggregatorPad *aggpad)
-{
-  gboolean mute = FALSE;
-
-  if (GST_IS_MMDNN_TRAIN_PAD (aggpad)) {
-    GST_OBJECT_LOCK (aggpad);
-    mute = GST_MMDNN_TRAIN_PAD (aggpad)->mute;
-    GST_OBJECT_UNLOCK (aggpad);
-  }
-  return mute;
+  return gst_mmdnn_features_pad_window_ring (agg, pad);
 }
 
 static GstFlowReturn
 train_validate (GstAggregator *agg, GstAggregatorPad *aggpad, GstBuffer *buf)
 {
-  GstMmdnnTrainPad *pad;
+  GstMmdnnFeaturesPad *pad;
   GstMmdnnInputMeta *meta;
-  gsize size;
+  GstFlowReturn ret;
+  gint64 input_size;
 
   if (!GST_IS_MMDNN_TRAIN_PAD (aggpad))
     return GST_FLOW_OK;
-  pad = GST_MMDNN_TRAIN_PAD (aggpad);
-  size = (gsize) pad->tokens * pad->dim * sizeof (float);
-  if (pad->modality < 0) {
-    GST_ELEMENT_ERROR (agg, CORE, NEGOTIATION, (NULL),
-        ("features on %s before caps", GST_PAD_NAME (pad)));
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
-  if (gst_buffer_get_size (buf) != size) {
-    GST_ELEMENT_ERROR (agg, STREAM, FORMAT,
-        (_("The features on pad %s of mmdnntrain are not the size their "
-                "caps say."), GST_PAD_NAME (pad)),
-        ("%" G_GSIZE_FORMAT " bytes where %d × %d float32 make %"
-            G_GSIZE_FORMAT, gst_buffer_get_size (buf), pad->tokens,
-            pad->dim, size));
-    return GST_FLOW_ERROR;
-  }
+  ret = gst_mmdnn_features_pad_window_validate (agg, aggpad, buf);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  pad = GST_MMDNN_FEATURES_PAD (aggpad);
+  input_size = GST_MMDNN_TRAIN_PAD (aggpad)->input_size;
   meta = gst_buffer_get_mmdnn_input_meta (buf);
   if (meta == NULL) {
     GST_ELEMENT_ERROR (agg, STREAM, FORMAT,
@@ -2480,7 +2189,7 @@ train_validate (GstAggregator *agg, GstAggregatorPad *aggpad, GstBuffer *buf)
         ("buffer %" GST_PTR_FORMAT, buf));
     return GST_FLOW_ERROR;
   }
-  if (meta->modality != pad->modality || meta->size != pad->input_size) {
+  if (meta->modality != pad->modality || meta->size != input_size) {
     GST_ELEMENT_ERROR (agg, STREAM, FORMAT,
         (_("The encoder input on pad %s of mmdnntrain does not fit the "
                 "model."), GST_PAD_NAME (pad)),
@@ -2488,7 +2197,7 @@ train_validate (GstAggregator *agg, GstAggregatorPad *aggpad, GstBuffer *buf)
             "takes %" G_GINT64_FORMAT,
             GST_STR_NULL (gst_mmdnn_modality_to_string (meta->modality)),
             meta->size, gst_mmdnn_modality_to_string (pad->modality),
-            pad->input_size));
+            input_size));
     return GST_FLOW_ERROR;
   }
   return GST_FLOW_OK;
@@ -2562,22 +2271,19 @@ train_extract (GstAggregator *agg, GstAggregatorPad *aggpad, GstBuffer *buf,
     GstMmdnnWindowSlot *slot)
 {
   GstMmdnnTrain *self = GST_MMDNN_TRAIN (agg);
-  GstMmdnnTrainPad *pad;
+  GstMmdnnFeaturesPad *pad;
   GstMmdnnInputMeta *meta;
-  gsize tsize;
 
   if (GST_IS_MMDNN_TRAIN_LABEL_PAD (aggpad))
     return extract_labels (self, GST_MMDNN_TRAIN_LABEL_PAD (aggpad), buf,
         slot);
-  pad = GST_MMDNN_TRAIN_PAD (aggpad);
-  tsize = (gsize) pad->tokens * pad->dim * sizeof (float);
-  gst_buffer_extract (buf, 0, slot->data, tsize);
-  slot->n_real = pad->modality == MMDNN_MODALITY_TEXT
-      ? mmdnn_tokens_mask (slot->data, pad->tokens, pad->dim, NULL)
-      : pad->tokens;
+  gst_mmdnn_features_pad_window_extract (agg, aggpad, buf, slot);
+  /* then the encoder's input (train_validate () saw it there) */
+  pad = GST_MMDNN_FEATURES_PAD (aggpad);
   meta = gst_buffer_get_mmdnn_input_meta (buf);
-  memcpy ((guint8 *) slot->data + tsize, meta->data,
-      4 * (gsize) pad->input_size);
+  memcpy ((guint8 *) slot->data + sizeof (float) * (gsize) pad->tokens
+      * pad->dim, meta->data,
+      4 * (gsize) GST_MMDNN_TRAIN_PAD (pad)->input_size);
   return GST_FLOW_OK;
 }
 
@@ -2791,7 +2497,7 @@ train_emit (GstAggregator *agg, GstAggregatorPad **pads, guint n,
   for (int m = 0; m < MMDNN_N_MODALITIES; m++)
     age[m] = GST_CLOCK_TIME_NONE;
   for (guint p = 0; p < n; p++) {
-    GstMmdnnTrainPad *pad;
+    GstMmdnnFeaturesPad *pad;
     const GstMmdnnWindowSlot *slot;
     int m;
 
@@ -2801,17 +2507,13 @@ train_emit (GstAggregator *agg, GstAggregatorPad **pads, guint n,
     }
     if (!GST_IS_MMDNN_TRAIN_PAD (pads[p]))
       continue;
-    pad = GST_MMDNN_TRAIN_PAD (pads[p]);
+    pad = GST_MMDNN_FEATURES_PAD (pads[p]);
     m = pad->modality;
     if (m < 0 || m >= MMDNN_N_MODALITIES)
       continue;
-    age[m] = gst_mmdnn_window_ring_age (&pad->ring, we);
-    if (train_muted (agg, pads[p]) || (slot = gst_mmdnn_window_ring_select
-            (&pad->ring, ws, we, NULL, NULL)) == NULL)
+    slot = gst_mmdnn_features_pad_select (pad, ws, we, &age[m]);
+    if (slot == NULL)
       continue;
-    GST_LOG_OBJECT (pad, "window %" GST_TIME_FORMAT " takes %"
-        GST_TIME_FORMAT " – %" GST_TIME_FORMAT, GST_TIME_ARGS (ws),
-        GST_TIME_ARGS (slot->start), GST_TIME_ARGS (slot->end));
     tokens[m] = slot->data;
     inputs[m] = (const guint8 *) slot->data
         + sizeof (float) * (gsize) pad->tokens * pad->dim;
@@ -2875,8 +2577,8 @@ failed:
 
 static const GstMmdnnWindowFuncs window_funcs = {
   .ring = train_ring,
-  .check_pad = train_check_pad,
-  .muted = train_muted,
+  .check_pad = gst_mmdnn_features_pad_window_check,
+  .muted = gst_mmdnn_features_pad_window_muted,
   .validate = train_validate,
   .extract = train_extract,
   .emit = train_emit,

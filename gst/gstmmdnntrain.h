@@ -6,12 +6,14 @@
 #include <gst/gst.h>
 #include <gst/base/gstaggregator.h>
 
+#include "gstmmdnnfeaturespad.h"
+
 G_BEGIN_DECLS
 
 /* the features pads, sink_%u */
 #define GST_TYPE_MMDNN_TRAIN_PAD (gst_mmdnn_train_pad_get_type ())
 G_DECLARE_FINAL_TYPE (GstMmdnnTrainPad, gst_mmdnn_train_pad, GST,
-                      MMDNN_TRAIN_PAD, GstAggregatorPad)
+                      MMDNN_TRAIN_PAD, GstMmdnnFeaturesPad)
 
 /* the label pad */
 #define GST_TYPE_MMDNN_TRAIN_LABEL_PAD (gst_mmdnn_train_label_pad_get_type ())

@@ -6,7 +6,6 @@
 
 #include <math.h>
 #include <string.h>
-#include <glib/gi18n-lib.h>
 
 #include "gstmmdnnmeta.h"
 #include "gstmmdnnutils.h"
@@ -698,100 +697,4 @@ gst_mmdnn_window_finish_result (GstAggregator *agg,
   gst_aggregator_selected_samples (agg, GST_BUFFER_PTS (buf),
       GST_CLOCK_TIME_NONE, dur, NULL);
   return gst_aggregator_finish_buffer (agg, buf);
-}
-
-/* ---------------------------------------------------------------- caps */
-
-gchar *
-gst_mmdnn_window_check_features_caps (GstElement *element, GstPad *pad,
-    const MmdnnModelConfig *c, GstCaps *caps, int *mod_out, gint *k_out,
-    gint *d_out)
-{
-  const gchar *model_id, *name;
-  gint k, d;
-  int mod;
-  gchar *why = NULL;
-
-  if (caps == NULL || !gst_caps_is_fixed (caps)
-      || !gst_mmdnn_features_caps_parse (caps, &mod, &k, &d, &model_id)
-      || mod == GST_MMDNN_MODALITY_FUSED) {
-    gchar *s = caps != NULL ? gst_caps_to_string (caps) : g_strdup ("NULL");
-
-    why = g_strdup_printf (_("it takes video, audio or text features "
-            "(%s), not %s"), GST_MMDNN_FEATURES_MEDIA_TYPE, s);
-    g_free (s);
-    return why;
-  }
-  name = gst_mmdnn_modality_to_string (mod);
-
-  if (c == NULL) {
-    /* checked again against the model when the caps event arrives */
-  } else if (!c->has[mod]) {
-    why = g_strdup_printf (_("the model \"%s\" has no %s modality"),
-        c->model_id, name);
-  } else if (k != c->fusion.tokens[mod]) {
-    why = g_strdup_printf (_("%d %s tokens where the model \"%s\" "
-            "takes %d"), k, name, c->model_id, (int) c->fusion.tokens[mod]);
-  } else if (d != c->fusion.dim) {
-    why = g_strdup_printf (_("features of dimension %d where the model "
-            "\"%s\" takes %d"), d, c->model_id, (int) c->fusion.dim);
-  } else if (model_id != NULL && g_strcmp0 (model_id, c->model_id) != 0) {
-    why = g_strdup_printf (_("features made by the model \"%s\", not by "
-            "\"%s\""), model_id, c->model_id);
-  } else {
-    for (GList *l = element->sinkpads; l != NULL; l = l->next) {
-      GstPad *other = l->data;
-      GstCaps *oc;
-      int omod = -1;
-
-      if (other == pad)
-        continue;
-      oc = gst_pad_get_current_caps (other);
-      if (oc != NULL && gst_mmdnn_features_caps_parse (oc, &omod, NULL, NULL,
-              NULL) && omod == mod) {
-        why = g_strdup_printf (_("pad %s already carries the %s "
-                "modality"), GST_PAD_NAME (other), name);
-      }
-      if (oc != NULL)
-        gst_caps_unref (oc);
-      if (why != NULL)
-        break;
-    }
-  }
-
-  if (mod_out != NULL)
-    *mod_out = mod;
-  if (k_out != NULL)
-    *k_out = k;
-  if (d_out != NULL)
-    *d_out = d;
-  return why;
-}
-
-GstCaps *
-gst_mmdnn_window_features_sink_caps (GstElement *element, GstPad *pad,
-    const MmdnnModelConfig *c)
-{
-  GstCaps *caps;
-  gboolean taken[MMDNN_N_MODALITIES] = { FALSE, };
-
-  for (GList *l = element->sinkpads; l != NULL; l = l->next) {
-    GstCaps *oc;
-    int omod;
-
-    if (l->data == (gpointer) pad)
-      continue;
-    oc = gst_pad_get_current_caps (GST_PAD (l->data));
-    if (oc != NULL && gst_mmdnn_features_caps_parse (oc, &omod, NULL, NULL,
-            NULL) && omod >= 0 && omod < MMDNN_N_MODALITIES)
-      taken[omod] = TRUE;
-    if (oc != NULL)
-      gst_caps_unref (oc);
-  }
-  caps = gst_caps_new_empty ();
-  for (int m = 0; m < MMDNN_N_MODALITIES; m++)
-    if (c->has[m] && !taken[m])
-      gst_caps_append (caps, gst_mmdnn_features_caps_new (m,
-              (gint) c->fusion.tokens[m], (gint) c->fusion.dim, NULL));
-  return caps;
 }

@@ -174,19 +174,4 @@ GstFlowReturn gst_mmdnn_window_finish_result (GstAggregator *agg,
     const float *presence, const GstClockTime *age, GstClockTime ws,
     GstClockTime window, GstClockTime dur, gboolean out_text);
 
-/* --------------------------------------------------- features caps */
-
-/* NULL when fixed features @caps fit @config (NULL: checked later, only
- * the caps themselves) and no other sink pad of @element than @pad
- * carries their modality; else why not (transfer full, translated).
- * Call it with @element's object lock held when @config belongs to it. */
-gchar *gst_mmdnn_window_check_features_caps (GstElement *element,
-    GstPad *pad, const MmdnnModelConfig *config, GstCaps *caps,
-    int *mod_out, gint *k_out, gint *d_out);
-/* (transfer full): what @config takes on @pad: one structure per modality
- * it has that no other sink pad carries. Call with @element's object lock
- * held; @config not NULL. */
-GstCaps *gst_mmdnn_window_features_sink_caps (GstElement *element,
-    GstPad *pad, const MmdnnModelConfig *config);
-
 G_END_DECLS

@@ -1971,6 +1971,247 @@ GST_START_TEST (test_kill_and_resume)
 }
 GST_END_TEST;
 
+/* ------------------------------------------------- the features pads */
+
+/* sink_%u are GstMmdnnTrainPad, a GstMmdnnFeaturesPad, their properties
+ * reachable through the child proxy; the label pad is not one */
+GST_START_TEST (test_features_pads)
+{
+  GType features;
+  GstPad *pad;
+  gchar *modality = NULL;
+  gboolean mute = TRUE;
+  Rig r;
+
+  /* the plugin registers the pad types with the element's class */
+  rig_init (&r, "va", TRUE, "model", model_path, "label", "Bag", NULL);
+  features = g_type_from_name ("GstMmdnnFeaturesPad");
+  fail_unless (features != 0);
+  pad = gst_element_get_static_pad (r.el, "sink_1");
+  fail_unless_equals_string (G_OBJECT_TYPE_NAME (pad), "GstMmdnnTrainPad");
+  fail_unless (g_type_is_a (G_OBJECT_TYPE (pad), features));
+  gst_object_unref (pad);
+  pad = gst_element_get_static_pad (r.el, "label");
+  fail_unless_equals_string (G_OBJECT_TYPE_NAME (pad),
+      "GstMmdnnTrainLabelPad");
+  fail_if (g_type_is_a (G_OBJECT_TYPE (pad), features));
+  gst_object_unref (pad);
+
+  fail_unless_equals_int (gst_child_proxy_get_children_count
+      (GST_CHILD_PROXY (r.el)), 3);
+  gst_child_proxy_get (GST_CHILD_PROXY (r.el), "sink_1::modality", &modality,
+      "sink_1::mute", &mute, NULL);
+  fail_unless_equals_string (modality, "audio");
+  fail_if (mute);
+  g_free (modality);
+  gst_child_proxy_set (GST_CHILD_PROXY (r.el), "sink_0::mute", TRUE, NULL);
+  pad = gst_element_get_static_pad (r.el, "sink_0");
+  g_object_get (pad, "mute", &mute, "modality", &modality, NULL);
+  fail_unless (mute);
+  fail_unless_equals_string (modality, "video");
+  g_free (modality);
+  gst_object_unref (pad);
+
+  /* a new pad: a child until released, no modality before caps */
+  pad = gst_element_request_pad_simple (r.el, "sink_%u");
+  fail_unless (pad != NULL);
+  fail_unless_equals_int (gst_child_proxy_get_children_count
+      (GST_CHILD_PROXY (r.el)), 4);
+  modality = (gchar *) "not set";     /* g_object_get () must set NULL */
+  g_object_get (pad, "modality", &modality, NULL);
+  fail_unless (modality == NULL);
+  gst_element_release_request_pad (r.el, pad);
+  gst_object_unref (pad);
+  fail_unless_equals_int (gst_child_proxy_get_children_count
+      (GST_CHILD_PROXY (r.el)), 3);
+  rig_clear (&r);
+}
+GST_END_TEST;
+
+/* a muted pad's modality is missing from the samples and the results,
+ * though its features keep coming; set through the child proxy */
+GST_START_TEST (test_mute_trains_without)
+{
+  const guint n = 4;
+  const float no_audio = (float) log ((double) config->logmel.log_floor);
+  Sample s[4];
+  gchar *ckpt = tmp_path ("mute.safetensors.ckpt");
+  GstMmdnnResultMeta *meta;
+  MmdnnModel *ref;
+  GstStructure *fin;
+  GstBuffer *buf;
+  Rig r;
+
+  make_samples (s, n, 700);
+  rig_init (&r, "va", FALSE, TRAIN_PROPS (ckpt), "label", "Bag", NULL);
+  gst_child_proxy_set (GST_CHILD_PROXY (r.el), "sink_1::mute", TRUE, NULL);
+  for (guint i = 0; i < n; i++) {
+    fail_unless_equals_int (rig_push_window (&r, i, 700 + i, &s[i]),
+        GST_FLOW_OK);
+    /* the sample: no audio and no text, as the data set loader has them */
+    s[i].labels[0] = class_index (0, "Bag");
+    s[i].presence[A] = s[i].presence[T] = 0.0f;
+    for (gint64 k = 0; k < input_of (A); k++)
+      s[i].audio[k] = no_audio;
+    for (gint64 k = 0; k < input_of (T); k++)
+      s[i].text[k] = -1;
+  }
+  rig_eos (&r);
+  rig_wait_eos (&r);
+  fin = final_message (r.bus);
+  fail_unless_equals_uint64 (field_u64 (fin, "step"), 2);      /* 3+1 */
+  gst_structure_free (fin);
+  ref = reference_train (s, n, 3, 5, NULL);
+  check_same_weights (ckpt, ref);
+  mmdnn_model_free (ref);
+
+  /* every result: video alone */
+  fail_unless_equals_int (gst_harness_buffers_in_queue (r.src), n);
+  while ((buf = gst_harness_try_pull (r.src)) != NULL) {
+    meta = gst_buffer_get_mmdnn_result_meta (buf);
+    fail_unless (meta != NULL);
+    fail_unless (meta->present[V] && !meta->present[A] && !meta->present[T]);
+    fail_unless_equals_float (meta->weights[A], 0.0f);
+    gst_buffer_unref (buf);
+  }
+  rig_clear (&r);
+  g_unlink (ckpt);
+  g_free (ckpt);
+}
+GST_END_TEST;
+
+/* mmdnntrain on sink_0, with a model, a bus and a harness without caps */
+static GstHarness *
+train_pad_harness (GstElement **el, GstBus **bus)
+{
+  *el = gst_element_factory_make ("mmdnntrain", NULL);
+  *bus = gst_bus_new ();
+  g_object_set (*el, "model", model_path, "label", "Bag", NULL);
+  gst_element_set_bus (*el, *bus);
+  return gst_harness_new_with_element (*el, "sink_0", "src");
+}
+
+static void
+train_pad_harness_free (GstHarness *h, GstElement *el, GstBus *bus)
+{
+  gst_harness_teardown (h);
+  gst_element_set_bus (el, NULL);
+  bus_free (bus);
+  gst_object_unref (el);
+}
+
+/* The error text on @bus (STREAM, @code) names @pad, mmdnntrain and
+ * @needle. */
+static void
+expect_pad_error (GstBus *bus, gint code, const gchar *pad,
+    const gchar *needle)
+{
+  gchar *text = pop_error (bus, GST_STREAM_ERROR, code);
+
+  fail_unless (strstr (text, pad) != NULL, "\"%s\" does not name %s", text,
+      pad);
+  fail_unless (strstr (text, "mmdnntrain") != NULL, "\"%s\"", text);
+  fail_unless (strstr (text, needle) != NULL, "\"%s\" does not say \"%s\"",
+      text, needle);
+  g_free (text);
+}
+
+/* caps of the wrong token count: refused, reported once, buffers not
+ * negotiated; the right caps after them are taken */
+GST_START_TEST (test_caps_refused_once_n)
+{
+  GstElement *el;
+  GstBus *bus;
+  GstHarness *h = train_pad_harness (&el, &bus);
+  Sample s;
+
+  sample_inputs (1430, 0, &s);
+  gst_harness_set_src_caps (h, gst_mmdnn_features_caps_new (A,
+          tokens_of (A) + 1, dim_of (), NULL));
+  expect_pad_error (bus, GST_STREAM_ERROR_WRONG_TYPE, "sink_0", "tokens");
+  fail_unless_equals_int (gst_harness_push (h, features_buffer (A, 1, &s, 0,
+              SEC, FALSE)), GST_FLOW_NOT_NEGOTIATED);
+  fail_unless_equals_int (gst_harness_push (h, features_buffer (A, 2, &s,
+              SEC, SEC, FALSE)), GST_FLOW_NOT_NEGOTIATED);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+
+  gst_harness_set_src_caps (h, gst_mmdnn_features_caps_new (A, tokens_of (A),
+          dim_of (), NULL));
+  fail_unless_equals_int (gst_harness_push (h, features_buffer (A, 3, &s,
+              2 * SEC, SEC, FALSE)), GST_FLOW_OK);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+  train_pad_harness_free (h, el, bus);
+}
+GST_END_TEST;
+
+/* caps that are not video, audio or text features */
+GST_START_TEST (test_caps_not_features_n)
+{
+  GstCaps *wrong[2];
+
+  wrong[0] = gst_caps_from_string ("text/x-raw, format=utf8");
+  wrong[1] = gst_mmdnn_features_caps_new (GST_MMDNN_MODALITY_FUSED, 1,
+      dim_of (), NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (wrong); i++) {
+    GstElement *el;
+    GstBus *bus;
+    GstHarness *h = train_pad_harness (&el, &bus);
+
+    gst_harness_set_src_caps (h, wrong[i]);
+    expect_pad_error (bus, GST_STREAM_ERROR_WRONG_TYPE, "sink_0",
+        "video, audio or text features");
+    train_pad_harness_free (h, el, bus);
+  }
+}
+GST_END_TEST;
+
+/* a second pad of a modality another pad carries; the caps query of the
+ * second pad offers only the others */
+GST_START_TEST (test_caps_modality_taken_n)
+{
+  GstHarness *h1;
+  GstCaps *caps;
+  Rig r;
+
+  rig_init (&r, "v", FALSE, "model", model_path, "label", "Bag", NULL);
+  h1 = gst_harness_new_with_element (r.el, "sink_1", NULL);
+  caps = gst_pad_query_caps (GST_PAD_PEER (h1->srcpad), NULL);
+  fail_unless_equals_int (gst_caps_get_size (caps), 2);
+  for (guint i = 0; i < 2; i++)
+    fail_if (g_strcmp0 (gst_structure_get_string (gst_caps_get_structure
+                (caps, i), "modality"), "video") == 0);
+  gst_caps_unref (caps);
+
+  gst_harness_set_src_caps (h1, gst_mmdnn_features_caps_new (V, tokens_of (V),
+          dim_of (), NULL));
+  expect_pad_error (r.bus, GST_STREAM_ERROR_WRONG_TYPE, "sink_1",
+      "pad sink_0 already carries the video modality");
+  gst_harness_teardown (h1);
+  rig_clear (&r);
+}
+GST_END_TEST;
+
+/* features of another size than their caps say */
+GST_START_TEST (test_features_wrong_size_n)
+{
+  GstBuffer *buf;
+  float small[4] = { 0, };
+  Sample s;
+  Rig r;
+
+  sample_inputs (1440, 0, &s);
+  rig_init (&r, "v", FALSE, "model", model_path, "label", "Bag", NULL);
+  buf = gst_buffer_new_memdup (small, sizeof (small));
+  GST_BUFFER_PTS (buf) = 0;
+  GST_BUFFER_DURATION (buf) = SEC;
+  gst_buffer_add_mmdnn_input_meta (buf, V, s.video, input_of (V));
+  gst_harness_push (r.h[V], buf);
+  expect_pad_error (r.bus, GST_STREAM_ERROR_FORMAT, "sink_0",
+      "not the size");
+  rig_clear (&r);
+}
+GST_END_TEST;
+
 /* ----------------------------------------------------------------- main */
 
 static Suite *
@@ -1997,6 +2238,8 @@ mmdnntrain_suite (void)
   tcase_add_test (tc, test_encoders_attach_inputs);
   tcase_add_test (tc, test_pipeline_tee_to_fuse);
   tcase_add_test (tc, test_live_slow_trainer);
+  tcase_add_test (tc, test_features_pads);
+  tcase_add_test (tc, test_mute_trains_without);
 
   tcase_add_test (tc, test_encoders_no_inputs_unasked_n);
   tcase_add_test (tc, test_pipeline_inputs_dropped_n);
@@ -2018,6 +2261,10 @@ mmdnntrain_suite (void)
   tcase_add_test (tc, test_resume_corrupt_n);
   tcase_add_test (tc, test_second_label_pad_n);
   tcase_add_test (tc, test_checkpoint_unwritable_n);
+  tcase_add_test (tc, test_caps_refused_once_n);
+  tcase_add_test (tc, test_caps_not_features_n);
+  tcase_add_test (tc, test_caps_modality_taken_n);
+  tcase_add_test (tc, test_features_wrong_size_n);
   return s;
 }
 
