@@ -62,16 +62,25 @@
  * Features [s, e) overlap a window [t, u) when s < u and e > t (features
  * without a duration: when t ≤ s < u). Of the features of a modality that
  * overlap the window, the window takes one buffer:
- * - video: the one whose centre is nearest the window's centre, the earlier
- *   on a tie;
+ * - video: the frame on screen at the window's centre: the one with the
+ *   latest PTS at or before the centre (a frame shows from its PTS until
+ *   the next one: with #GstMmdnnVideoEnc:max-rate the kept frame stands
+ *   for the dropped ones after it); if the video only starts after the
+ *   centre, the earliest one; of equal PTS the later buffer. With 10 fps
+ *   and a window [0, 2 s), the frame at 1.0 s (the one at 0.9 s has just
+ *   ended); a frame at the window's end belongs to the next window;
  * - audio: the one that overlaps the window most; on a tie the one whose
- *   centre is nearest the window's centre, then the earlier;
+ *   centre is nearest the window's centre, then the earlier. For
+ *   mmdnnaudioenc's patches, all equally long, that is the patch whose
+ *   nominal span is centred in the window: in [0, 2 s) the 1-s patch
+ *   from 0.5 s (when mmdnnaudioenc's #GstMmdnnAudioEnc:hop puts one there);
  * - text: the cue that overlaps the window most, the later on a tie; a cue
  *   counts for its whole duration.
  *
- * That is how `mmdnn train` builds a sample from a clip (the frame nearest
- * the middle of the window, the audio patch centred in it, the cues
- * overlapping it; see mmdnn_dataset_load ()).
+ * That is exactly how `mmdnn train` builds a sample from a clip with the
+ * window's span (see mmdnn_dataset_load ()): the same frame, the same
+ * audio patch (the loader frames it from the clip's first sample), the
+ * text of the cues overlapping it.
  *
  * ## When a window is computed
  *

@@ -69,15 +69,13 @@
  * (its cross-entropy leaves it out). A window with no label for any task,
  * or with no modality present, is not trained on (counted as unlabelled).
  *
- * The window takes the same features as mmdnnfuse's, which is not always
- * exactly the sample `mmdnn train` makes of a clip with the same span: for
- * audio the data set loader centres the patch's 100 log-mel frames on
- * their whole span (from 0.49 s in a 2-s window), the window the patch
- * whose nominal second is centred (from 0.50 s); for video the loader
- * takes the frame whose timestamp is nearest the middle (1.0 s at 10 fps),
- * the window the frame whose span is centred nearest, the earlier of two
- * (0.9 s). tests/check/train/test-train-pipelines.sh shows that with the
- * same samples the two train the same model, byte for byte.
+ * The window takes the same features as mmdnnfuse's, by the same rules
+ * (see there), and they are the sample `mmdnn train` makes of a clip with
+ * the window's span: the frame on screen at the centre (1.0 s in a 2-s
+ * window at 10 fps), the 1-s audio patch centred in it (from 0.5 s, when
+ * mmdnnaudioenc's hop puts one there), the cues overlapping it.
+ * tests/check/train/test-train-pipelines.sh trains on a data set both
+ * ways and gets the same model, byte for byte.
  *
  * A label that is not a class of its task — the label set does not match
  * the model's classes — stops the element with an error

@@ -34,7 +34,7 @@ gst_mmdnn_window_rule_for (int modality)
 {
   switch (modality) {
     case MMDNN_MODALITY_VIDEO:
-      return GST_MMDNN_WINDOW_RULE_NEAREST;
+      return GST_MMDNN_WINDOW_RULE_SCREEN;
     case MMDNN_MODALITY_AUDIO:
       return GST_MMDNN_WINDOW_RULE_OVERLAP;
     default:
@@ -156,6 +156,23 @@ centre_distance (const GstMmdnnWindowSlot *s, GstClockTime ws,
   return a > b ? a - b : b - a;
 }
 
+/* Whether frame @s shows at the window's centre rather than @best (see
+ * GST_MMDNN_WINDOW_RULE_SCREEN): a frame starting at or before the centre
+ * beats any starting after it; among those the later start, among these
+ * the earlier; equal starts go to @s, the later arrival. The data set
+ * loader's frame choice (dataset.c, frame_beats) is the same comparison. */
+static inline gboolean
+on_screen_beats (const GstMmdnnWindowSlot *s, const GstMmdnnWindowSlot *best,
+    GstClockTime ws, GstClockTime we)
+{
+  gboolean s_shown = 2 * s->start <= ws + we;
+  gboolean best_shown = 2 * best->start <= ws + we;
+
+  if (s_shown != best_shown)
+    return s_shown;
+  return s_shown ? s->start >= best->start : s->start <= best->start;
+}
+
 const GstMmdnnWindowSlot *
 gst_mmdnn_window_ring_select (GstMmdnnWindowRing *ring, GstClockTime ws,
     GstClockTime we, GstMmdnnWindowAccept accept, gpointer user_data)
@@ -176,9 +193,8 @@ gst_mmdnn_window_ring_select (GstMmdnnWindowRing *ring, GstClockTime ws,
     dist = centre_distance (s, ws, we);
     if (best == NULL) {
       better = TRUE;
-    } else if (ring->rule == GST_MMDNN_WINDOW_RULE_NEAREST) {
-      better = dist < best_dist
-          || (dist == best_dist && s->start < best->start);
+    } else if (ring->rule == GST_MMDNN_WINDOW_RULE_SCREEN) {
+      better = on_screen_beats (s, best, ws, we);
     } else if (ring->rule == GST_MMDNN_WINDOW_RULE_OVERLAP) {
       better = ov > best_ov || (ov == best_ov && (dist < best_dist
               || (dist == best_dist && s->start < best->start)));

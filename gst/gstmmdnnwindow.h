@@ -31,13 +31,28 @@ G_BEGIN_DECLS
 
 #define GST_MMDNN_WINDOW_SLOTS 64
 
-/* Which slot a window takes among those overlapping it. */
+/* Which slot a window takes among those overlapping it. The data set
+ * loader (mmdnn-core dataset.c, mmdnn_dataset_load) makes a clip's sample
+ * by the same rules, so that a window of the elements and a clip with the
+ * same span see the same frame and the same audio patch.
+ * (Centre comparisons are done on doubled times, ws + we against 2·t, to
+ * stay exact in integer nanoseconds.) */
 typedef enum
 {
-  /* video: the centre nearest the window's centre, the earlier on a tie */
-  GST_MMDNN_WINDOW_RULE_NEAREST,
+  /* video: the frame on screen at the window's centre, i.e. the latest
+   * start at or before the centre (a frame shows from its PTS on, until the
+   * next one); if the video only starts after the centre, the earliest
+   * start after it. Of slots with the same start, the later arrival. The
+   * start is the frame's PTS, never the centre of its span: with
+   * mmdnnvideoenc's max-rate a span stretches over the frames dropped after
+   * it, and what is on screen at a time is the frame describing it. */
+  GST_MMDNN_WINDOW_RULE_SCREEN,
   /* audio: the most overlap; on a tie the centre nearest the window's
-   * centre, then the earlier */
+   * centre, then the earlier. Patches all last P·hop, and the overlap of
+   * two spans only falls as their centres move apart: so this is the
+   * patch whose nominal span is centred in the window, its start nearest
+   * ws + (we − ws − P·hop)/2, the earlier on a tie (also in a window
+   * shorter than the patch: the start is then before ws) */
   GST_MMDNN_WINDOW_RULE_OVERLAP,
   /* text (cues, labels): the most overlap, the later on a tie */
   GST_MMDNN_WINDOW_RULE_CUE,

@@ -13,13 +13,12 @@ subtitles); the first stream of each kind is linked to its encoder as it
 appears, and each encoder to a new request pad of mmdnnfuse, so a file
 without subtitles is classified from video and audio alone. Each window
 gets what `mmdnn train` takes from a clip of the window's length: the frame
-at its centre (mmdnnvideoenc max-rate = 2 per window), the 1-s audio window
-centred in it (mmdnnaudioenc hop), and the cues overlapping it. So with
---window 2 on clips of 2 s each window sees nearly what `mmdnn eval` sees of
-its clip: the video differs by JPEG decoding (about 1.5 %, see
-tests/check/pipelines/consistency.c), and the audio window starts 10 ms
-later (eval centres the 100 log-mel frames among the clip's 198, starting at
-frame 49; here it starts at 0.5 s). The results are read from the bus: every
+on screen at its centre (mmdnnvideoenc max-rate = 2 per window: a frame at
+the window's start and one at its centre), the 1-s audio window centred in
+it (mmdnnaudioenc hop), and the cues overlapping it. So with --window 2 on
+clips of 2 s each window sees what `mmdnn eval` sees of its clip, but for
+JPEG decoding (two decoders: about 1.5 % on the video features, see
+tests/check/pipelines/consistency.c). The results are read from the bus: every
 `mmdnn-result` element message carries the window's running time, the
 first task's label and confidence, and the whole result as JSON (every
 task, the per-modality fusion weights and presence).
@@ -172,8 +171,8 @@ class Classifier:
         q = self.make("queue")
         conv = self.make("videoconvert")
         enc = self.make("mmdnnvideoenc")
-        # two frames per window are enough (mmdnnfuse takes the frame
-        # nearest the window's centre; the first frame is at a window's
+        # two frames per window are enough (mmdnnfuse takes the frame on
+        # screen at the window's centre; the first frame is at a window's
         # start, the second at its centre); the others are dropped unseen
         enc.set_property("max-rate", 2.0 / self.args.window)
         for a, b in ((q, conv), (conv, enc)):

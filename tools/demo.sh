@@ -15,11 +15,10 @@
 #    weights, and whether the label is right), the annotated video in
 #    $BUILD/demo/avt-demo-annotated.mkv, and a last line with the accuracy
 #    over the windows. Windows of 2 s, one per clip: each window then sees
-#    nearly what `mmdnn eval` sees of its clip (classify.py's docstring says
-#    how and where it differs), so the accuracy is the model's (README.md,
-#    "The default model"; on these 8 clips `mmdnn eval` agrees on every
-#    class and on 7 of 8 genders: the 10 ms shift of the audio window flips
-#    one).
+#    what `mmdnn eval` sees of its clip but for JPEG decoding (classify.py's
+#    docstring says how), so the accuracy is the model's (README.md, "The
+#    default model"; on these 8 clips `mmdnn eval` agrees on every class and
+#    every gender).
 # Quiet apart from the results: the output of the build and of the clip
 # generator shows only when they fail. About 5 s after the build.
 # SPDX-License-Identifier: LGPL-2.1-or-later

@@ -637,8 +637,10 @@ mmdnn_dataset_free (MmdnnDataset *ds)
 typedef struct {
   const MmdnnClip *clip;
   int64_t  slot;
-  /* video: the frame nearest the middle so far */
-  double   mid, best_dist;
+  /* video, in whole nanoseconds as GStreamer's running time: the clip
+   * [start, end), doubled middle start + end; the frame on screen at the
+   * middle so far (frame_beats) and its PTS */
+  int64_t  start_ns, end_ns, mid2_ns, best_ns;
   gboolean have_frame;
   guint8  *rgb;                 /* (height, 3·width), packed */
   gsize    rgb_cap;
@@ -672,6 +674,12 @@ typedef struct {
   ClipJob  *jobs;
   guint     n_jobs;
   GError   *error;              /* set by a callback that failed */
+  /* video: the last decoded frame, judged once the next one's PTS ends its
+   * span (frame_judge) */
+  guint8  *frame;               /* (height, 3·width), packed */
+  gsize    frame_cap;
+  int64_t  frame_w, frame_h, frame_ns, frame_dur_ns;
+  gboolean have_last;
 } FileJob;
 
 static int64_t
@@ -680,6 +688,30 @@ time_to_sample (double t, int64_t rate)
   /* the first sample at or after t; the slack absorbs t·rate rounding
    * (0.2 · 16000 = 3200.0000000000005) */
   return (int64_t) ceil (t * (double) rate - 1e-6);
+}
+
+/* Seconds (labels.csv, libav timestamps) to whole nanoseconds, the unit of
+ * GStreamer's running time, so the frame choice compares exactly what a
+ * window of the elements compares (2.1 s is 2100000000 ns on both sides,
+ * whatever the doubles' last bits). */
+static int64_t
+seconds_to_ns (double t)
+{
+  return (int64_t) llround (t * 1e9);
+}
+
+/* The patch's first frame: P frames whose nominal span (P·hop samples)
+ * is centred in the clip's @n samples, (n − P·hop) / 2 rounded to a whole
+ * hop, the earlier on a tie (negative when the clip is shorter than the
+ * patch: it then sits in the patch's middle). A window of the elements
+ * takes the same patch (GST_MMDNN_WINDOW_RULE_OVERLAP). */
+static int64_t
+centred_patch_start (int64_t n, int64_t p, int64_t hop)
+{
+  /* ceil ((n − p·hop − hop) / (2·hop)), floored division for n < p·hop */
+  int64_t num = n - p * hop + hop - 1, den = 2 * hop;
+
+  return num >= 0 ? num / den : -((-num + den - 1) / den);
 }
 
 static gboolean
@@ -693,7 +725,9 @@ clip_job_init (ClipJob *j, const MmdnnClip *clip, int64_t slot,
   memset (j, 0, sizeof *j);
   j->clip = clip;
   j->slot = slot;
-  j->mid = 0.5 * (clip->start_s + clip->end_s);
+  j->start_ns = seconds_to_ns (clip->start_s);
+  j->end_ns = seconds_to_ns (clip->end_s);
+  j->mid2_ns = j->start_ns + j->end_ns;
   j->text = g_string_new (NULL);
   if (!c->has[MMDNN_MODALITY_AUDIO])
     return TRUE;
@@ -702,7 +736,7 @@ clip_job_init (ClipJob *j, const MmdnnClip *clip, int64_t slot,
   n = time_to_sample (clip->end_s, lc->sample_rate) - j->a0;
   j->n_frames = n >= lc->win_length
       ? (n - lc->win_length) / lc->hop_length + 1 : 0;
-  j->k0 = j->n_frames >= p ? (j->n_frames - p) / 2 : -((p - j->n_frames) / 2);
+  j->k0 = centred_patch_start (n, p, lc->hop_length);
   g1 = MAX (j->k0, 0);
   g2 = MIN (j->k0 + p, j->n_frames);
   if (g2 > g1) {
@@ -752,26 +786,48 @@ clip_job_prep_video (ClipJob *j, Prep *p, GError **error)
   return TRUE;
 }
 
+/* Whether a frame at @pts_ns shows at the clip's middle rather than the
+ * one chosen so far: GST_MMDNN_WINDOW_RULE_SCREEN of the elements
+ * (gst/gstmmdnnwindow.h), the same comparison. A frame at or before the
+ * middle beats any after it; among those the later, among these the
+ * earlier; equal PTS go to the later decoded. */
 static gboolean
-on_video (void *user, double pts_s, const uint8_t *rgb, int64_t width,
-          int64_t height, int64_t stride)
+frame_beats (const ClipJob *j, int64_t pts_ns)
 {
-  FileJob *fj = user;
+  gboolean shown = 2 * pts_ns <= j->mid2_ns;
+  gboolean best_shown = 2 * j->best_ns <= j->mid2_ns;
+
+  if (!j->have_frame)
+    return TRUE;
+  if (shown != best_shown)
+    return shown;
+  return shown ? pts_ns >= j->best_ns : pts_ns <= j->best_ns;
+}
+
+/* Judges the held frame, on screen over [frame_ns, end_ns) (end_ns ==
+ * frame_ns: no known span), for every clip it overlaps, as a window of the
+ * elements judges the features overlapping it. */
+static gboolean
+frame_judge (FileJob *fj, int64_t end_ns)
+{
+  int64_t pts_ns = fj->frame_ns;
+  gsize row = (gsize) fj->frame_w * 3, need = row * (gsize) fj->frame_h;
 
   for (guint i = 0; i < fj->n_jobs; i++) {
     ClipJob *j = &fj->jobs[i];
-    double d = fabs (pts_s - j->mid);
-    gsize row = (gsize) width * 3, need = row * (gsize) height;
+    gboolean overlaps = end_ns > pts_ns
+        ? pts_ns < j->end_ns && end_ns > j->start_ns
+        : pts_ns >= j->start_ns && pts_ns < j->end_ns;
 
-    /* past the window the choice is final: prep it now, so a long file
-     * of many clips holds one small tensor per clip, not a frame */
-    if (pts_s >= j->clip->end_s && j->rgb != NULL) {
+    /* frames come in PTS order: past the clip the choice is final, so it
+     * is prepped now, and a long file of many clips holds one small
+     * tensor per clip, not a frame */
+    if (pts_ns >= j->end_ns && j->rgb != NULL) {
       if (!clip_job_prep_video (j, fj->prep, &fj->error))
         return FALSE;
       continue;
     }
-    if (pts_s < j->clip->start_s || pts_s >= j->clip->end_s
-        || (j->have_frame && d >= j->best_dist))
+    if (!overlaps || !frame_beats (j, pts_ns))
       continue;
     if (need > j->rgb_cap) {
       guint8 *p = g_try_realloc (j->rgb, need);
@@ -779,19 +835,55 @@ on_video (void *user, double pts_s, const uint8_t *rgb, int64_t width,
       if (p == NULL) {
         g_set_error (&fj->error, MMDNN_ERROR, MMDNN_ERROR_NO_MEMORY,
                      "out of memory for a %" G_GINT64_FORMAT "x%"
-                     G_GINT64_FORMAT " frame", width, height);
+                     G_GINT64_FORMAT " frame", fj->frame_w, fj->frame_h);
         return FALSE;
       }
       j->rgb = p;
       j->rgb_cap = need;
     }
-    for (int64_t y = 0; y < height; y++)
-      memcpy (j->rgb + (gsize) y * row, rgb + y * stride, row);
-    j->width = width;
-    j->height = height;
-    j->best_dist = d;
+    memcpy (j->rgb, fj->frame, need);
+    j->width = fj->frame_w;
+    j->height = fj->frame_h;
+    j->best_ns = pts_ns;
     j->have_frame = TRUE;
   }
+  return TRUE;
+}
+
+/* The span of a frame is known when the next one comes: the previous
+ * frame is judged then, and this one held (copied) in its place. */
+static gboolean
+on_video (void *user, double pts_s, const uint8_t *rgb, int64_t width,
+          int64_t height, int64_t stride)
+{
+  FileJob *fj = user;
+  int64_t pts_ns = seconds_to_ns (pts_s);
+  gsize row = (gsize) width * 3, need = row * (gsize) height;
+
+  if (fj->have_last) {
+    if (pts_ns > fj->frame_ns)
+      fj->frame_dur_ns = pts_ns - fj->frame_ns;
+    if (!frame_judge (fj, MAX (pts_ns, fj->frame_ns)))
+      return FALSE;
+  }
+  if (need > fj->frame_cap) {
+    guint8 *p = g_try_realloc (fj->frame, need);
+
+    if (p == NULL) {
+      g_set_error (&fj->error, MMDNN_ERROR, MMDNN_ERROR_NO_MEMORY,
+                   "out of memory for a %" G_GINT64_FORMAT "x%"
+                   G_GINT64_FORMAT " frame", width, height);
+      return FALSE;
+    }
+    fj->frame = p;
+    fj->frame_cap = need;
+  }
+  for (int64_t y = 0; y < height; y++)
+    memcpy (fj->frame + (gsize) y * row, rgb + y * stride, row);
+  fj->frame_w = width;
+  fj->frame_h = height;
+  fj->frame_ns = pts_ns;
+  fj->have_last = TRUE;
   return TRUE;
 }
 
@@ -1027,16 +1119,20 @@ load_file (const MmdnnDataset *ds, const MmdnnModelConfig *c, Prep *p,
   const MmdnnClip *failed = clips[0];
   gboolean ok = TRUE;
 
+  memset (&fj, 0, sizeof fj);
   fj.c = c;
   fj.prep = p;
   fj.jobs = g_new0 (ClipJob, n);
   fj.n_jobs = n;
-  fj.error = NULL;
   for (guint i = 0; i < n && ok; i++)
     ok = clip_job_init (&fj.jobs[i], clips[i], slots[i], c, error);
   if (ok && !mmdnn_media_decode (path, c->logmel.sample_rate, &cb, &fj,
                                  error))
     ok = FALSE;
+  /* the last frame lasts as long as the one before it (a frame of a
+   * single-frame video has no span: it shows at its PTS only) */
+  if (ok && fj.error == NULL && fj.have_last)
+    (void) frame_judge (&fj, fj.frame_ns + fj.frame_dur_ns);  /* or fj.error */
   if (ok && fj.error != NULL) {
     g_propagate_error (error, fj.error);
     fj.error = NULL;
@@ -1058,6 +1154,7 @@ load_file (const MmdnnDataset *ds, const MmdnnModelConfig *c, Prep *p,
   for (guint i = 0; i < n; i++)
     clip_job_clear (&fj.jobs[i]);
   g_free (fj.jobs);
+  g_free (fj.frame);
   g_free (path);
   return ok;
 }

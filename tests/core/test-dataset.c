@@ -102,9 +102,9 @@ media_path (const char *name)
 /* Copies the committed clip into @dir as @name (paths are relative to the
  * data set folder, so the test folder needs its own copy). */
 static void
-copy_clip (const char *dir, const char *name)
+copy_media (const char *dir, const char *from, const char *name)
 {
-  char *src = media_path ("clip.mkv"), *data = NULL;
+  char *src = media_path (from), *data = NULL;
   gsize len = 0;
   GError *error = NULL;
 
@@ -113,6 +113,12 @@ copy_clip (const char *dir, const char *name)
   write_file (dir, name, data, (gssize) len);
   g_free (data);
   g_free (src);
+}
+
+static void
+copy_clip (const char *dir, const char *name)
+{
+  copy_media (dir, "clip.mkv", name);
 }
 
 static void
@@ -757,11 +763,11 @@ dec_subtitle (void *user, double start_s, double end_s, const char *text)
 }
 
 static Decoded *
-decode_clip (void)
+decode_media (const char *name)
 {
   MmdnnMediaCallbacks cb = { dec_video, dec_audio, dec_subtitle };
   Decoded *d = g_new0 (Decoded, 1);
-  char *path = media_path ("clip.mkv");
+  char *path = media_path (name);
   GError *error = NULL;
 
   d->frames = g_ptr_array_new_with_free_func (g_free);
@@ -772,10 +778,20 @@ decode_clip (void)
   d->cue_end = g_array_new (FALSE, FALSE, sizeof (double));
   g_assert_true (mmdnn_media_decode (path, 16000, &cb, d, &error));
   g_assert_no_error (error);
+  g_free (path);
+  return d;
+}
+
+/* clip.mkv: 20 frames 0.0, 0.1, … 1.9 s (all the same colour bars), a
+ * 1 kHz tone, 2 cues */
+static Decoded *
+decode_clip (void)
+{
+  Decoded *d = decode_media ("clip.mkv");
+
   g_assert_cmpuint (d->frames->len, ==, 20);
   g_assert_cmpuint (d->cue_text->len, ==, 2);
   g_assert_true (d->have_audio);
-  g_free (path);
   return d;
 }
 
@@ -791,30 +807,23 @@ decoded_free (Decoded *d)
   g_free (d);
 }
 
-/* What the sample for window [s, e) must be, computed independently. */
+/* What the video of a sample must be: decoded frame @pick (−1: none, all
+ * zeros) through the core's preprocessing. Which frame a window takes is
+ * worked out by hand in each test (the frame on screen at the window's
+ * middle, see mmdnn_dataset_load ()). */
 static void
-expect_video (const Decoded *d, const MmdnnModelConfig *c, double s, double e,
-              float *out, gboolean *present)
+expect_video (const Decoded *d, const MmdnnModelConfig *c, int pick,
+              float *out)
 {
-  double mid = 0.5 * (s + e), best = G_MAXDOUBLE;
-  int pick = -1;
   GError *error = NULL;
 
-  for (guint i = 0; i < d->pts->len; i++) {
-    double p = g_array_index (d->pts, double, i);
-
-    if (p >= s && p < e && fabs (p - mid) < best) {
-      best = fabs (p - mid);
-      pick = (int) i;
-    }
-  }
-  *present = pick >= 0;
   memset (out, 0, sizeof (float) * 3 * 64 * 64);
   if (pick >= 0) {
     MmdnnVideoPrep *vp = mmdnn_video_prep_new (&c->video_prep, &error);
     const uint8_t *planes[1] = { g_ptr_array_index (d->frames, pick) };
     int64_t strides[1] = { d->width * 3 };
 
+    g_assert_cmpint (pick, <, (int) d->frames->len);
     g_assert_no_error (error);
     g_assert_true (mmdnn_video_prep_frame (vp, MMDNN_PIXEL_RGB, d->width,
                                            d->height, planes, strides, out,
@@ -845,16 +854,18 @@ expect_text (const Decoded *d, const MmdnnModelConfig *c, double s, double e,
   g_string_free (text, TRUE);
 }
 
-/* A data set folder with clip.mkv and these rows (class, gender fixed). */
+/* A data set folder with the committed @media and these rows (class,
+ * gender fixed). */
 static MmdnnDataset *
-make_dataset (const MmdnnModelConfig *c, const char *rows, char **dir_out)
+make_dataset_of (const MmdnnModelConfig *c, const char *media,
+                 const char *rows, char **dir_out)
 {
   char *dir = make_tmp_dir ();
   char *csv = g_strconcat (HEADER, rows, NULL);
   GError *error = NULL;
   MmdnnDataset *ds;
 
-  copy_clip (dir, "clip.mkv");
+  copy_media (dir, media, media);
   write_csv (dir, csv);
   ds = mmdnn_dataset_open (dir, c, &error);
   g_assert_no_error (error);
@@ -862,6 +873,12 @@ make_dataset (const MmdnnModelConfig *c, const char *rows, char **dir_out)
   g_free (csv);
   *dir_out = dir;
   return ds;
+}
+
+static MmdnnDataset *
+make_dataset (const MmdnnModelConfig *c, const char *rows, char **dir_out)
+{
+  return make_dataset_of (c, "clip.mkv", rows, dir_out);
 }
 
 /* the mel band whose centre is nearest @hz (Slaney scale, as librosa) */
@@ -904,7 +921,6 @@ test_load_clip (void)
   int64_t n_frames = 0, first, count;
   double band_mean[64] = { 0 };
   int loudest = 0;
-  gboolean present;
 
   g_assert_no_error (error);
   g_assert_true (mmdnn_dataset_load (ds, 0, c, b, 1, &error));
@@ -916,16 +932,18 @@ test_load_clip (void)
   g_assert_cmpint (b->labels[2 + 1], ==, 0);
   g_assert_cmpint (b->labels[0], ==, -1);          /* slot 0 untouched */
 
-  /* video: the frame at 1.0 s (nearest the middle), prepped */
-  expect_video (d, c, 0.0, 2.0, want_video, &present);
-  g_assert_true (present);
+  /* video: the frame on screen at the middle, 1.0 s: frame 10, which
+   * starts there (frame 9 shows over [0.9, 1.0)), prepped */
+  expect_video (d, c, 10, want_video);
   g_assert_cmpint (memcmp (b->video + 3 * 64 * 64, want_video,
                            sizeof (float) * 3 * 64 * 64), ==, 0);
   g_assert_cmpfloat (fabsf (b->video[3 * 64 * 64]), >, 0.1f);  /* not zeros */
 
-  /* audio: 198 frames fit in 32000 samples; the patch is frames 49..148,
-   * i.e. samples from 7840, framed from there */
-  first = 49 * lc->hop_length - d->first_sample;
+  /* audio: the patch's nominal span, 100 frames of 160 samples = 16000
+   * samples, centred in the clip's 32000 starts at sample 8000 = frame 50:
+   * frames 50..149, framed from sample 8000 (exactly the 1-s patch a
+   * 2-s window of mmdnnfuse takes, from 0.5 s) */
+  first = 50 * lc->hop_length - d->first_sample;
   count = (P - 1) * lc->hop_length + lc->win_length;
   g_assert_cmpint (first, >=, 0);
   g_assert_cmpint (first + count, <=, (int64_t) d->samples->len);
@@ -973,8 +991,10 @@ test_load_clip (void)
 }
 
 /* Windows inside the clip: a short one (padded audio patch, no cue), one
- * between the cues and frames (audio only), one with the first cue only,
- * a half-open edge. */
+ * between the cues and between two frame starts (the frame showing then,
+ * the audio), one with the first cue only, a half-open edge. clip.mkv's
+ * frames all look the same: which frame is taken is tested on frames.mkv
+ * (test_load_frame_choice); here, that one is. */
 static void
 test_load_windows (void)
 {
@@ -998,23 +1018,24 @@ test_load_windows (void)
   int32_t *want_ids = g_new (int32_t, L * M);
   const double win[4][2] = { { 1.85, 2.0 }, { 0.92, 0.98 }, { 0, 0.5 },
                              { 0.9, 1.0 } };
-  const float want_presence[4][3] = { { 1, 1, 0 }, { 0, 1, 0 }, { 1, 1, 1 },
+  const float want_presence[4][3] = { { 1, 1, 0 }, { 1, 1, 0 }, { 1, 1, 1 },
                                       { 1, 1, 0 } };
+  /* the frame on screen at each middle (frame i shows over [i/10,
+   * (i+1)/10)): 1.925 → 19; 0.95 → 9, which started before the window
+   * and shows through it; 0.25 → 2; 0.95 → 9 */
+  const int want_frame[4] = { 19, 9, 2, 9 };
   const int32_t want_labels[4][2] = { { 8, -1 }, { -1, 1 }, { 4, 0 },
                                       { 3, 1 } };
 
   g_assert_no_error (error);
   for (int i = 0; i < 4; i++) {
-    gboolean present;
-
     g_assert_true (mmdnn_dataset_load (ds, i, c, b, i, &error));
     g_assert_no_error (error);
     for (int m = 0; m < 3; m++)
       g_assert_cmpfloat (b->presence[i * 3 + m], ==, want_presence[i][m]);
     g_assert_cmpint (b->labels[i * 2], ==, want_labels[i][0]);
     g_assert_cmpint (b->labels[i * 2 + 1], ==, want_labels[i][1]);
-    expect_video (d, c, win[i][0], win[i][1], want_video, &present);
-    g_assert_cmpint (present, ==, want_presence[i][0] == 1.0f);
+    expect_video (d, c, want_frame[i], want_video);
     g_assert_cmpint (memcmp (b->video + i * V, want_video,
                              sizeof (float) * V), ==, 0);
     expect_text (d, c, win[i][0], win[i][1], want_ids, &n_tokens);
@@ -1029,8 +1050,11 @@ test_load_windows (void)
   for (int64_t k = 0; k < L * M; k++)
     g_assert_cmpint (b->text_ids[k], ==, -1);
 
-  /* [1.85, 2.0): 2400 samples hold 13 frames: columns 43..55 real, the
-   * 43 before and the 44 after are the log of silence */
+  /* [1.85, 2.0): 2400 samples hold 13 frames. The patch's nominal 16000
+   * samples centred on them start (2400 − 16000)/2 = −6800 samples =
+   * −42.5 hops from the window: frame −43, the earlier. So columns 43..55
+   * hold frames 0..12, the 43 before and the 44 after are the log of
+   * silence */
   {
     const float *patch = b->audio;
     float *frames = NULL;
@@ -1053,13 +1077,89 @@ test_load_windows (void)
       }
     g_free (frames);
   }
-  /* [0.92, 0.98): 960 samples, 4 frames, centred: columns 48..51 */
+  /* [0.92, 0.98): 960 samples, 4 frames; (960 − 16000)/2 = −7520 samples
+   * = −47 hops: columns 47..50 */
   for (int64_t f = 0; f < P; f++)
     g_assert_cmpint (b->audio[A + 21 * P + f] == silence, ==,
-                     f < 48 || f >= 52);
+                     f < 47 || f >= 51);
 
   g_free (want_video);
   g_free (want_ids);
+  mmdnn_batch_free (b);
+  mmdnn_dataset_free (ds);
+  decoded_free (d);
+  mmdnn_model_config_free (c);
+  free_tmp_dir (dir);
+}
+
+/* Which frame a clip takes: the one on screen at its middle. frames.mkv
+ * has frames i = 0..14 at 0.5 + i/10 s, each shown until the next (the
+ * last for 0.1 s too), every one different. */
+static void
+test_load_frame_choice (void)
+{
+  MmdnnModelConfig *c = mmdnn_model_config_new_default ();
+  Decoded *d = decode_media ("frames.mkv");
+  char *dir;
+  MmdnnDataset *ds;
+  GError *error = NULL;
+  MmdnnBatch *b;
+  int64_t V = 3 * 64 * 64;
+  float *want = g_new (float, V), *other = g_new (float, V);
+  static const struct {
+    const char *row;
+    int frame;
+  } cases[] = {
+    /* middle 0.6: frame 1 starts exactly there (frame 0 shows up to it) */
+    { "frames.mkv,0,1.2,Bag,\n", 1 },
+    /* middle 0.59: frame 0 still shows; frame 1 is nearer but not yet on */
+    { "frames.mkv,0.5,0.68,Bag,\n", 0 },
+    /* middle 1.18: frame 6 (1.1), not the nearer frame 7 (1.2) */
+    { "frames.mkv,1,1.36,Bag,\n", 6 },
+    /* middle 0.45: nothing shows yet; the first frame after it */
+    { "frames.mkv,0,0.9,Bag,\n", 0 },
+    /* no frame starts inside: frame 2 (0.7) shows through it */
+    { "frames.mkv,0.72,0.78,Bag,\n", 2 },
+    /* frame 5 (1.0) exactly at the window's start is in it */
+    { "frames.mkv,1,1.05,Bag,\n", 5 },
+    /* frame 5 exactly at the window's end is not: frame 4 shows */
+    { "frames.mkv,0.95,1,Bag,\n", 4 },
+    /* the last frame (1.9) shows over [1.9, 2.0) and reaches in */
+    { "frames.mkv,1.95,2.5,Bag,\n", 14 },
+  };
+  GString *rows = g_string_new (NULL);
+
+  /* the frames differ, so taking the wrong one is seen */
+  g_assert_cmpuint (d->frames->len, ==, 15);
+  g_assert_cmpfloat (fabs (g_array_index (d->pts, double, 0) - 0.5), <, 1e-9);
+  for (guint i = 1; i < d->frames->len; i++)
+    g_assert_cmpint (memcmp (g_ptr_array_index (d->frames, i - 1),
+                             g_ptr_array_index (d->frames, i),
+                             (gsize) (d->width * d->height * 3)), !=, 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_string_append (rows, cases[i].row);
+  ds = make_dataset_of (c, "frames.mkv", rows->str, &dir);
+  b = mmdnn_batch_new (c, 1, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    int f = cases[i].frame;
+
+    g_test_message ("%s", cases[i].row);
+    g_assert_true (mmdnn_dataset_load (ds, i, c, b, 0, &error));
+    g_assert_no_error (error);
+    g_assert_cmpfloat (b->presence[0], ==, 1.0f);
+    g_assert_cmpfloat (b->presence[1], ==, 0.0f);    /* no audio stream */
+    expect_video (d, c, f, want);
+    g_assert_cmpint (memcmp (b->video, want, sizeof (float) * V), ==, 0);
+    /* and not its neighbour */
+    expect_video (d, c, f > 0 ? f - 1 : f + 1, other);
+    g_assert_cmpint (memcmp (b->video, other, sizeof (float) * V), !=, 0);
+  }
+
+  g_string_free (rows, TRUE);
+  g_free (want);
+  g_free (other);
   mmdnn_batch_free (b);
   mmdnn_dataset_free (ds);
   decoded_free (d);
@@ -1113,7 +1213,8 @@ test_load_all (void)
   g_assert_cmpint (all->labels[0], ==, 8);
   g_assert_cmpint (all->labels[3], ==, 0);
   g_assert_cmpint (all->labels[5], ==, -1);
-  g_assert_cmpfloat (all->presence[3 * 3 + 0], ==, 0.0f);
+  /* [0.92, 0.98): frame 9 shows over [0.9, 1.0); no cue */
+  g_assert_cmpfloat (all->presence[3 * 3 + 0], ==, 1.0f);
   g_assert_cmpfloat (all->presence[3 * 3 + 2], ==, 0.0f);
   mmdnn_batch_free (all);
   mmdnn_batch_free (one);
@@ -1305,8 +1406,8 @@ test_load_undecodable_n (void)
   free_tmp_dir (dir);
 }
 
-/* A window after the end of the file, or too short to hold anything: DATA
- * naming the file and the line. */
+/* A window after the end of the file: DATA naming the file and the line.
+ * One too short to hold an audio frame or a cue still shows a frame. */
 static void
 test_load_empty_window_n (void)
 {
@@ -1325,18 +1426,59 @@ test_load_empty_window_n (void)
   assert_contains (error->message, "clip.mkv has nothing in [10, 11) s: no "
                    "video frame, no whole audio frame, no subtitle text");
   g_clear_error (&error);
-  /* 10 ms: no frame, no cue, less than one 25 ms audio frame */
-  g_assert_false (mmdnn_dataset_load (ds, 2, c, b, 1, &error));
-  g_assert_error (error, MMDNN_ERROR, MMDNN_ERROR_DATA);
-  assert_at_line (error->message, dir, 4);
-  g_clear_error (&error);
   g_assert_true (batch_is_pristine (b));
+  /* 10 ms: no cue, less than one 25 ms audio frame, but frame 9 shows
+   * over [0.9, 1.0): video alone */
+  g_assert_true (mmdnn_dataset_load (ds, 2, c, b, 1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (b->presence[3 + 0], ==, 1.0f);
+  g_assert_cmpfloat (b->presence[3 + 1], ==, 0.0f);
+  g_assert_cmpfloat (b->presence[3 + 2], ==, 0.0f);
   g_assert_false (mmdnn_dataset_load_all (ds, c, &out, &error));
   g_assert_error (error, MMDNN_ERROR, MMDNN_ERROR_DATA);
   assert_at_line (error->message, dir, 3);
   g_clear_error (&error);
   g_assert_null (out);
 
+  mmdnn_batch_free (b);
+  mmdnn_dataset_free (ds);
+  mmdnn_model_config_free (c);
+  free_tmp_dir (dir);
+}
+
+/* Clips of frames.mkv (video only, frames from 0.5 to 1.9 s, each shown
+ * for 0.1 s) in which no frame shows: DATA, "no video frame". */
+static void
+test_load_no_frame_n (void)
+{
+  MmdnnModelConfig *c = mmdnn_model_config_new_default ();
+  char *dir;
+  MmdnnDataset *ds;
+  GError *error = NULL;
+  MmdnnBatch *b;
+  static const char *const rows[] = {
+    "frames.mkv,0,0.45,Bag,\n",    /* before the first frame */
+    "frames.mkv,0,0.5,Bag,\n",     /* the first exactly at the end edge */
+    "frames.mkv,2,2.5,Bag,\n",     /* the last ended exactly at the start */
+  };
+  GString *csv = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    g_string_append (csv, rows[i]);
+  ds = make_dataset_of (c, "frames.mkv", csv->str, &dir);
+  b = mmdnn_batch_new (c, 1, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++) {
+    g_test_message ("%s", rows[i]);
+    g_assert_false (mmdnn_dataset_load (ds, i, c, b, 0, &error));
+    g_assert_error (error, MMDNN_ERROR, MMDNN_ERROR_DATA);
+    assert_at_line (error->message, dir, 2 + (int) i);
+    assert_contains (error->message, "no video frame");
+    g_clear_error (&error);
+  }
+  g_assert_true (batch_is_pristine (b));
+
+  g_string_free (csv, TRUE);
   mmdnn_batch_free (b);
   mmdnn_dataset_free (ds);
   mmdnn_model_config_free (c);
@@ -1352,6 +1494,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/csv-custom-tasks", test_csv_custom_tasks);
   g_test_add_func ("/dataset/load-clip", test_load_clip);
   g_test_add_func ("/dataset/load-windows", test_load_windows);
+  g_test_add_func ("/dataset/load-frame-choice", test_load_frame_choice);
   g_test_add_func ("/dataset/load-all", test_load_all);
 
   g_test_add_func ("/dataset/open-null_n", test_open_null_n);
@@ -1374,5 +1517,6 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/load-bad-args_n", test_load_bad_args_n);
   g_test_add_func ("/dataset/load-undecodable_n", test_load_undecodable_n);
   g_test_add_func ("/dataset/load-empty-window_n", test_load_empty_window_n);
+  g_test_add_func ("/dataset/load-no-frame_n", test_load_no_frame_n);
   return g_test_run ();
 }

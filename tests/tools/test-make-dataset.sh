@@ -155,6 +155,23 @@ concat_one_file () {
   cmp -s "$TMP/k/labels.csv" "$TMP/k2/labels.csv" || fail "labels.csv differs between runs"
 }
 
+# --video-codec png: lossless PNG frames; everything else (labels, audio,
+# subtitles, the frames' count) as with the default MJPEG
+png_video () {
+  run "$GEN" "$TMP/p" --clips 2 --split train --seed 11 --jobs 2 --video-codec png
+  expect_rc 0
+  codec=$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_name \
+    -of default=noprint_wrappers=1:nokey=1 "$TMP/p/clip-000000.mkv")
+  [ "$codec" = png ] || fail "video codec '$codec', not png"
+  head -n 3 "$TMP/a/labels.csv" | cmp -s - "$TMP/p/labels.csv" || fail "labels differ from the MJPEG run"
+  fingerprint "$TMP/p" > "$TMP/fp"
+  fingerprint "$TMP/a" | awk '/^== clip-000002/ { exit } { print }' > "$TMP/fa2"
+  cmp -s "$TMP/fp" "$TMP/fa2" || fail "audio or subtitles differ from the MJPEG run"
+  rm -rf "$TMP/pframes"
+  nf=$("$MMDNN" dump video "$TMP/p/clip-000000.mkv" --out "$TMP/pframes" 2>/dev/null | wc -l)
+  [ "$nf" = 20 ] || fail "$nf video frames, expected 20"
+}
+
 # ---- negative ---------------------------------------------------------------
 
 # bad_args WANT_IN_STDERR ARGS...: exit 2, a message, no labels.csv written
@@ -179,6 +196,7 @@ negative_seed_n () { bad_args "--seed must be in" "$TMP/never" --clips 2 --split
 zero_jobs_n () { bad_args "--jobs must be in" "$TMP/never" --clips 2 --split train --seed 1 --jobs 0; }
 concat_path_n () { bad_args "--concat takes a file name inside OUT_DIR" "$TMP/never" --clips 2 --split train --seed 1 --concat sub/x.mkv; }
 concat_labels_n () { bad_args "--concat takes a file name inside OUT_DIR" "$TMP/never" --clips 2 --split train --seed 1 --concat labels.csv; }
+bad_video_codec_n () { bad_args "invalid choice: 'h264'" "$TMP/never" --clips 2 --split train --seed 1 --video-codec h264; }
 unknown_option_n () { bad_args "unrecognized arguments: --frobnicate" "$TMP/never" --clips 2 --split train --seed 1 --frobnicate; }
 
 # OUT_DIR an existing regular file: exit 1 naming it
@@ -195,6 +213,7 @@ check labels_format
 check streams_present
 check heldout_and_test_split
 check concat_one_file
+check png_video
 check no_out_dir_n
 check no_split_n
 check no_seed_n
@@ -207,6 +226,7 @@ check negative_seed_n
 check zero_jobs_n
 check concat_path_n
 check concat_labels_n
+check bad_video_codec_n
 check unknown_option_n
 check out_dir_is_a_file_n
 echo "1..$n"

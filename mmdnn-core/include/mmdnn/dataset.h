@@ -81,22 +81,31 @@ MMDNN_API void mmdnn_dataset_free (MmdnnDataset *ds);
 /* Decodes clip @index's file (mmdnn_media_decode) and writes sample @slot
  * of @b (made by mmdnn_batch_new for @c) with the core preprocessing the
  * elements use:
- *   video: the decoded frame whose timestamp in [start_s, end_s) is nearest
- *     the middle of the window (the earlier one on a tie), through
+ *   video: the frame on screen at the middle of the window: of the decoded
+ *     frames overlapping [start_s, end_s) (a frame shows from its
+ *     timestamp until the next frame's; the last one for as long as the
+ *     one before it), the latest whose timestamp is at or before the
+ *     middle, else (the video starts after the middle) the earliest; of
+ *     equal timestamps the later decoded. Times are compared in whole
+ *     nanoseconds. A window of mmdnnfuse/mmdnntrain takes the same frame
+ *     (gst/gstmmdnnwindow.h, GST_MMDNN_WINDOW_RULE_SCREEN). Through
  *     mmdnn_video_prep_frame (c->video_prep, MMDNN_PIXEL_RGB). Present if
  *     such a frame exists.
  *   audio: the first audio stream as mono at c->logmel.sample_rate (16 kHz
- *     by default); the samples with time in [start_s, end_s) are framed
+ *     by default); the n samples with time in [start_s, end_s) are framed
  *     from the window's first sample (as an element that started there
- *     would) and the audio_patch_frames consecutive frames centred in the
- *     window are taken (an odd frame left over is dropped on the right),
- *     through mmdnn_logmel_push_f32/_pull (c->logmel), laid out (1, n_mels,
- *     audio_patch_frames). When the window holds F < audio_patch_frames
- *     frames, they are centred in the patch (an odd padding column goes on
- *     the right) and the padding columns are ln (log_floor): exactly what
- *     the front end gives for silence. A frame of the window whose samples
- *     were not all decoded (the stream starts late or ends early) is such
- *     padding too, in place. Present if at least one frame is real.
+ *     would) and the audio_patch_frames (P) consecutive frames whose
+ *     nominal span, P·hop_length samples, is centred in the window are
+ *     taken: from frame (n − P·hop_length) / 2 / hop_length, rounded to a
+ *     whole frame, the earlier on a tie (frame 50 of a 2-s window: 0.5 s,
+ *     as a 2-s window of mmdnnfuse takes), through
+ *     mmdnn_logmel_push_f32/_pull (c->logmel), laid out (1, n_mels, P).
+ *     That first frame is negative when the window is shorter than the
+ *     patch: its frames then sit in the patch's middle. A frame of the
+ *     patch whose samples are not all in the window, or were not all
+ *     decoded (the stream starts late or ends early), is padding: ln
+ *     (log_floor), exactly what the front end gives for silence. Present
+ *     if at least one frame is real.
  *   text: the text of every cue overlapping [start_s, end_s) (a cue
  *     [s, e) with s < end_s and e > start_s; one without duration if
  *     start_s ≤ s < end_s), in file order, joined with one space, through

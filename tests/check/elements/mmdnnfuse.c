@@ -314,6 +314,22 @@ check_times (GstBuffer *out, GstClockTime pts, GstClockTime dur)
   fail_unless_equals_uint64 (GST_BUFFER_DURATION (out), dur);
 }
 
+/* The next output of @h: the 1-s window at @i s, holding what the core
+ * gives for these seeds (text output; check_output checks the presence
+ * too, so a NONE_SEED modality must be masked, not zeros) */
+static void
+pull_window (GstHarness *h, guint i, guint sv, guint sa, guint st)
+{
+  GstBuffer *out = gst_harness_pull (h);
+  Expect e;
+
+  fail_unless (out != NULL);
+  check_times (out, i * SEC, SEC);
+  expect (model3, sv, sa, st, &e);
+  check_output (model3, out, &e, FALSE);
+  gst_buffer_unref (out);
+}
+
 /* A thread pushing a list of buffers (then EOS) into one pad, as an
  * upstream streaming thread would: pads fed at different rates block
  * each other in a single thread. */
@@ -521,9 +537,10 @@ GST_START_TEST (test_different_rates)
 
     fail_unless (out != NULL);
     check_times (out, i * SEC, SEC);
-    /* video: [i+.4, i+.5) and [i+.5, i+.6) are as near the centre: the
-     * earlier; audio: the one second; text: the 2 s cue around it */
-    expect (model3, 100 + 10 * i + 4, 200 + i, 300 + i / 2, &e);
+    /* video: the frame on screen at the centre i + .5 s, the one starting
+     * there ([i+.4, i+.5) has just ended); audio: the one second; text:
+     * the 2 s cue around it */
+    expect (model3, 100 + 10 * i + 5, 200 + i, 300 + i / 2, &e);
     check_output (model3, out, &e, FALSE);
     gst_buffer_unref (out);
   }
@@ -560,8 +577,8 @@ spans (GList *l, int mod, const guint64 (*span)[3], guint n)
 GST_START_TEST (test_selection_rules)
 {
   static const guint64 video[][3] = {
-    {0, 200, 1}, {350, 550, 2}, {600, 900, 3},  /* W0: nearest centre: 2 */
-    {1300, 1500, 4}, {1500, 1700, 5},           /* W1: a tie: the earlier */
+    {0, 200, 1}, {350, 550, 2}, {600, 900, 3},  /* W0: on screen at .5: 2 */
+    {1300, 1500, 4}, {1500, 1700, 5},           /* W1: 5 starts at 1.5 */
     {2000, 3000, 6},
   };
   static const guint64 audio[][3] = {
@@ -575,7 +592,7 @@ GST_START_TEST (test_selection_rules)
                                          * empty cue is no text */
   };
   static const guint expected[3][3] = {
-    {2, 12, 22}, {4, 14, 23}, {6, 15, 23},
+    {2, 12, 22}, {5, 14, 23}, {6, 15, 23},
   };
   GstElement *el = fuse_new (model3_path, NULL);
   GstHarness *h0 = fuse_pad_caps (el, 0, TRUE, model3, V);
@@ -599,14 +616,66 @@ GST_START_TEST (test_selection_rules)
     gst_buffer_unref (out);
   }
   /* the choices matter: another video buffer gives another result */
-  expect (model3, 5, 14, 23, &other);
-  expect (model3, 4, 14, 23, &e);
+  expect (model3, 4, 14, 23, &other);
+  expect (model3, 5, 14, 23, &e);
   fail_if (memcmp (e.fused, other.fused, sizeof (e.fused)) == 0);
 
   feeder_join (&fv);
   feeder_join (&fa);
   feeder_join (&ft);
   gst_harness_teardown (h2);
+  gst_harness_teardown (h1);
+  gst_harness_teardown (h0);
+  gst_object_unref (el);
+}
+GST_END_TEST;
+
+/* Video, window by window: the frame on screen at the window's centre
+ * (see the SECTION doc), by its start (PTS), not by the centre of its
+ * span. Windows of 1 s; an audio buffer per window keeps them going. */
+GST_START_TEST (test_video_on_screen)
+{
+  /* in W1 to W3 the pick differs from the frame whose span is centred
+   * nearest the window's centre */
+  static const guint64 video[][3] = {
+    /* W0, centre .5: nothing shows yet: the first frame after it */
+    {600, 700, 1}, {700, 1000, 2},
+    /* W1, centre 1.5: 3 is at the window's start; 4 ended at 1.3 but is
+     * the last frame shown before 1.5 (nothing replaced it); 5 comes
+     * after (its span's centre, 1.65, is the nearest) */
+    {1000, 1100, 3}, {1200, 1300, 4}, {1600, 1700, 5},
+    /* W2, centre 2.5: 6 started before the window and spans its centre
+     * (a max-rate frame standing for the dropped ones); 7, centred at
+     * 2.625, starts after 2.5 */
+    {1700, 2600, 6}, {2550, 2700, 7},
+    /* W3, centre 3.5: two frames at 3.0 (at W2's end edge: not in W2):
+     * the later arrival */
+    {3000, 3200, 8}, {3000, 3100, 9},
+  };
+  static const guint expected[4] = { 1, 4, 6, 9 };
+  GstElement *el = fuse_new (model3_path, NULL);
+  GstHarness *h0 = fuse_pad_caps (el, 0, TRUE, model3, V);
+  GstHarness *h1 = fuse_pad_caps (el, 1, FALSE, model3, A);
+  GList *ab = NULL;
+  Feeder fv, fa;
+  Expect e, other;
+
+  for (guint j = 0; j < 4; j++)
+    ab = g_list_append (ab, features_buffer (model3, A, 20 + j, j * SEC,
+            SEC));
+  feeder_start (&fv, h0, spans (NULL, V, video, G_N_ELEMENTS (video)));
+  feeder_start (&fa, h1, ab);
+
+  for (guint i = 0; i < 4; i++) {
+    pull_window (h0, i, expected[i], 20 + i, NONE_SEED);
+    /* the choice matters: its neighbour gives another result */
+    expect (model3, expected[i], 20 + i, NONE_SEED, &e);
+    expect (model3, expected[i] + 1, 20 + i, NONE_SEED, &other);
+    fail_if (memcmp (e.fused, other.fused, sizeof (e.fused)) == 0);
+  }
+
+  feeder_join (&fv);
+  feeder_join (&fa);
   gst_harness_teardown (h1);
   gst_harness_teardown (h0);
   gst_object_unref (el);
@@ -630,9 +699,11 @@ GST_START_TEST (test_hop_timestamps)
   push_eos (h0);
   push_eos (h1);
 
-  /* windows at 0, .5, 1, 1.5 s; each takes the earlier of two equally
-   * good candidates, i.e. the one starting with it; [1.5, 2.5) only has
-   * the last ones */
+  /* windows at 0, .5, 1, 1.5 s. Video: the frame on screen at the centre
+   * (i + 1)·.5 s, the one starting there, 61 + i; audio: of the two equally
+   * good candidates (both whole in the window, centres equally far), the
+   * earlier, the one starting with the window, 70 + i. [1.5, 2.5) only has
+   * the last ones (63, 73) */
   for (guint i = 0; i < 4; i++) {
     GstBuffer *out = gst_harness_pull (h0);
     GstMmdnnResultMeta *meta;
@@ -643,7 +714,7 @@ GST_START_TEST (test_hop_timestamps)
     meta = gst_buffer_get_mmdnn_result_meta (out);
     fail_unless_equals_uint64 (meta->running_time, i * 500 * MS);
     fail_unless_equals_uint64 (meta->duration, SEC);
-    expect (model3, 60 + i, 70 + i, NONE_SEED, &e);
+    expect (model3, MIN (61 + i, 63), 70 + i, NONE_SEED, &e);
     check_output (model3, out, &e, FALSE);
     gst_buffer_unref (out);
   }
@@ -1417,6 +1488,32 @@ GST_START_TEST (test_window_with_nothing_n)
 }
 GST_END_TEST;
 
+/* No frame in a window: video masked there, never one from a window
+ * around it. A frame exactly at a window's end belongs to the next; one
+ * ending exactly at a window's start is not in it. */
+GST_START_TEST (test_video_no_frame_n)
+{
+  /* [0, 1): the frame at 1 s is at its end edge; [1, 2): that frame, at
+   * its start edge; [2, 3): it ended exactly at 2 s */
+  static const guint video[3] = { NONE_SEED, 1, NONE_SEED };
+  GstElement *el = fuse_new (model3_path, NULL);
+  GstHarness *h0 = fuse_pad_caps (el, 0, TRUE, model3, V);
+  GstHarness *h1 = fuse_pad_caps (el, 1, FALSE, model3, A);
+
+  push (h0, features_buffer (model3, V, 1, SEC, SEC));
+  for (guint j = 0; j < 3; j++)
+    push (h1, features_buffer (model3, A, 20 + j, j * SEC, SEC));
+  push_eos (h0);
+  push_eos (h1);
+  for (guint i = 0; i < 3; i++)
+    pull_window (h0, i, video[i], 20 + i, NONE_SEED);
+
+  gst_harness_teardown (h1);
+  gst_harness_teardown (h0);
+  gst_object_unref (el);
+}
+GST_END_TEST;
+
 /* an empty cue is no text: alone it gives no result */
 GST_START_TEST (test_empty_cue_n)
 {
@@ -1615,6 +1712,7 @@ mmdnnfuse_suite (void)
   tcase_add_test (tc, test_three_pads_text);
   tcase_add_test (tc, test_different_rates);
   tcase_add_test (tc, test_selection_rules);
+  tcase_add_test (tc, test_video_on_screen);
   tcase_add_test (tc, test_hop_timestamps);
   tcase_add_test (tc, test_result_meta);
   tcase_add_test (tc, test_bus_message);
@@ -1640,6 +1738,7 @@ mmdnnfuse_suite (void)
   tcase_add_test (tc, test_nan_features_n);
   tcase_add_test (tc, test_wrong_payload_size_n);
   tcase_add_test (tc, test_window_with_nothing_n);
+  tcase_add_test (tc, test_video_no_frame_n);
   tcase_add_test (tc, test_empty_cue_n);
   tcase_add_test (tc, test_late_buffer_qos_n);
   tcase_add_test (tc, test_no_timestamp_n);

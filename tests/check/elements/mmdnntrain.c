@@ -129,6 +129,15 @@ sample_inputs (guint seed, gint cls, Sample *s)
     s->labels[t] = -1;
 }
 
+/* @s without text, as a window of a rig without a text pad */
+static void
+sample_without_text (Sample *s)
+{
+  s->presence[T] = 0.0f;
+  for (gint64 k = 0; k < input_of (T); k++)
+    s->text[k] = -1;
+}
+
 /* K×D features of @seed (their values do not matter for training) */
 static void
 features_values (int mod, guint seed, float *v)
@@ -590,9 +599,7 @@ GST_START_TEST (test_label_property)
       (guint64) 5, "label", "Bag", NULL);
   for (guint i = 0; i < n; i++) {
     sample_inputs (300 + i, 1, &s[i]);
-    s[i].presence[T] = 0.0f;
-    for (gint64 k = 0; k < input_of (T); k++)
-      s[i].text[k] = -1;
+    sample_without_text (&s[i]);
   }
   for (guint i = 0; i < 3; i++) {
     s[i].labels[0] = class_index (0, "Bag");
@@ -623,6 +630,68 @@ GST_START_TEST (test_label_property)
 }
 GST_END_TEST;
 
+/* With video at 10 frames/s, a window trains on the frame on screen at
+ * its centre, as the data set loader takes it for a clip: in [i, i + 1) s
+ * the frame starting at i + .5 (the one before ends there) — what
+ * `mmdnn train` takes of a clip [i, i + 1) of such a video */
+GST_START_TEST (test_video_frame_on_screen)
+{
+  Sample *frames = g_new (Sample, 20), used[2];
+  gchar *out = tmp_path ("screen.safetensors");
+  MmdnnModel *ref, *got;
+  GstStructure *fin;
+  GError *err = NULL;
+  Rig r;
+
+  rig_init (&r, "va", FALSE, "config", config_path, "publish-to", model_path,
+      "batch-size", 2, "out", out, "publish-interval", 0, "seed",
+      (guint64) 7, "label", "Bag", NULL);
+  for (guint j = 0; j < 20; j++) {
+    sample_inputs (800 + j, (gint) (j % 3), &frames[j]);
+    frames[j].labels[0] = class_index (0, "Bag");
+  }
+  /* one thread: a window's audio (the audio of the frame to be taken, so
+   * the sample is that frame's), then its frames: a non-live aggregator
+   * pad queues one buffer, and aggregates once every pad has one */
+  for (guint i = 0; i < 2; i++) {
+    fail_unless_equals_int (gst_harness_push (r.h[A], features_buffer (A,
+                900 + i, &frames[10 * i + 5], i * SEC, SEC, FALSE)),
+        GST_FLOW_OK);
+    for (guint j = 10 * i; j < 10 * i + 10; j++)
+      fail_unless_equals_int (gst_harness_push (r.h[V], features_buffer (V,
+                  800 + j, &frames[j], j * 100 * MS, 100 * MS, FALSE)),
+          GST_FLOW_OK);
+  }
+  rig_eos (&r);
+  rig_wait_eos (&r);
+  fin = final_message (r.bus);
+  fail_unless_equals_uint64 (field_u64 (fin, "samples"), 2);
+  gst_structure_free (fin);
+  got = mmdnn_model_load (out, 1, &err);
+  fail_unless (got != NULL, "%s", err ? err->message : "");
+  for (guint i = 0; i < 2; i++) {
+    used[i] = frames[10 * i + 5];
+    sample_without_text (&used[i]);
+  }
+  /* trained on those, and not on the frame before (the rule of span
+   * centres: the .4 and .5 s spans equally near the centre, the earlier) */
+  for (guint before = 0; before < 2; before++) {
+    for (guint i = 0; before && i < 2; i++)
+      memcpy (used[i].video, frames[10 * i + 4].video,
+          sizeof (float) * input_of (V));
+    ref = reference_train (used, 2, 2, 7, NULL);
+    fail_unless_equals_int (memcmp (got->params->values, ref->params->values,
+            sizeof (float) * (gsize) ref->params->numel) == 0, !before);
+    mmdnn_model_free (ref);
+  }
+  mmdnn_model_free (got);
+  rig_clear (&r);
+  g_unlink (out);
+  g_free (out);
+  g_free (frames);
+}
+GST_END_TEST;
+
 /* windows the label track does not cover are not trained on; the pad's
  * labels win over the property's for their task */
 GST_START_TEST (test_unlabelled_windows_skipped)
@@ -639,9 +708,7 @@ GST_START_TEST (test_unlabelled_windows_skipped)
       (guint64) 5, NULL);
   for (guint i = 0; i < 8; i++) {
     sample_inputs (400 + i, (gint) (i % 3), &s[i]);
-    s[i].presence[T] = 0.0f;
-    for (gint64 k = 0; k < input_of (T); k++)
-      s[i].text[k] = -1;
+    sample_without_text (&s[i]);
   }
   /* cues over windows 1–2 (one cue of 2 s), 5 (speaker only) and an
    * empty one over 6, each pushed before its window (a pad holds one
@@ -2224,6 +2291,7 @@ mmdnntrain_suite (void)
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, test_label_pad_trains);
   tcase_add_test (tc, test_label_property);
+  tcase_add_test (tc, test_video_frame_on_screen);
   tcase_add_test (tc, test_unlabelled_windows_skipped);
   tcase_add_test (tc, test_label_syntax);
   tcase_add_test (tc, test_output_like_fuse);

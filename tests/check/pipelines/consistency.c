@@ -16,15 +16,16 @@
  *        ! mmdnnaudioenc hop=10 ms ! fakesink
  *     d. ! text/x-raw ! queue ! mmdnntextenc ! fakesink
  *
- * For clip i the data set loader takes the frame nearest the middle of the
- * clip (2i + 1 s), the 100 log-mel frames (1 s) centred among the 198
- * frames of the clip (frames 49..148: from 2i + 0.49 s, framed from the
- * clip's first sample, which is also a frame boundary of the element's
- * stream) and the text of the cue inside it; the pipeline buffers compared
- * are the video features with PTS 2i + 1 s, the audio features with PTS
- * 2i + 0.49 s (the audio encoder runs with a hop of one log-mel frame, so
- * that patch is among its outputs), and the text features of the cue
- * overlapping the clip.
+ * For clip i the data set loader takes the frame on screen at the middle
+ * of the clip (2i + 1 s: the frame starting there), the 100 log-mel frames
+ * whose nominal second is centred in the clip (frames 50..149: from
+ * 2i + 0.5 s, framed from the clip's first sample, which is also a frame
+ * boundary of the element's stream) and the text of the cue inside it —
+ * what a 2-s window of mmdnnfuse/mmdnntrain takes (gst/gstmmdnnwindow.h);
+ * the pipeline buffers compared are the video features with PTS 2i + 1 s,
+ * the audio features with PTS 2i + 0.5 s (the audio encoder runs with a
+ * hop of one log-mel frame, so that patch is among its outputs), and the
+ * text features of the cue overlapping the clip.
  *
  * Tolerances (max |a − b| over the K×D values, and the relative L2 error
  * ‖a − b‖ / ‖b‖):
@@ -322,14 +323,15 @@ core_row (int mod, int clip)
 }
 
 /* where the data set loader's audio patch of a clip starts, from the
- * clip's start: the patch_frames frames centred among the clip's frames */
+ * clip's start: the patch's nominal span, patch_frames hops, centred in
+ * the clip's samples, rounded down to a hop (an exact hop here) */
 static GstClockTime
 audio_patch_offset (void)
 {
   const MmdnnLogMelConfig *l = &fx.model->config->logmel;
   gint64 samples = 2 * l->sample_rate;
-  gint64 frames = (samples - l->win_length) / l->hop_length + 1;
-  gint64 first = (frames - fx.model->config->audio_patch_frames) / 2;
+  gint64 span = fx.model->config->audio_patch_frames * l->hop_length;
+  gint64 first = (samples - span) / 2 / l->hop_length;
 
   return gst_util_uint64_scale (first * l->hop_length, GST_SECOND, l->sample_rate);
 }
@@ -380,7 +382,8 @@ GST_START_TEST (test_pipeline_output_shapes)
     fail_unless_equals_int (fx.pipe.dim[mod], fx.d);
   }
   fail_unless_equals_int (fx.pipe.got[MMDNN_MODALITY_VIDEO]->len, 60);
-  fail_unless_equals_uint64 (audio_patch_offset (), 490 * GST_MSECOND);
+  /* (32000 − 100·160) / 2 = 8000 samples = frame 50 */
+  fail_unless_equals_uint64 (audio_patch_offset (), 500 * GST_MSECOND);
   fail_unless (fx.pipe.got[MMDNN_MODALITY_AUDIO]->len >= (guint) audio_patches (),
       "%u audio buffers, expected %" G_GINT64_FORMAT,
       fx.pipe.got[MMDNN_MODALITY_AUDIO]->len, audio_patches ());
@@ -425,7 +428,7 @@ GST_START_TEST (test_audio_equals_cli)
     double max_abs, rel;
 
     fail_unless (present (MMDNN_MODALITY_AUDIO, i));
-    fail_unless (f != NULL, "clip %d: no audio features at its 0.49 s", i);
+    fail_unless (f != NULL, "clip %d: no audio features at its 0.5 s", i);
     fail_unless_equals_uint64 (f->duration, GST_SECOND);
     compare (f->values, core_row (MMDNN_MODALITY_AUDIO, i), n, &max_abs, &rel);
     GST_INFO ("audio clip %d: max |a-b| %g, relative L2 %g", i, max_abs, rel);
@@ -493,21 +496,25 @@ GST_START_TEST (test_video_neighbour_frame_differs_n)
 }
 GST_END_TEST;
 
-/* the audio patch one frame (10 ms) later is not the one the CLI took */
+/* the audio patch one frame (10 ms) later or earlier (where the loader
+ * took it once, centring the frames on their whole span) is not the one
+ * the CLI took */
 GST_START_TEST (test_audio_shifted_patch_differs_n)
 {
   gint64 n = fx.k[MMDNN_MODALITY_AUDIO] * fx.d;
 
-  for (int i = 0; i < N_CLIPS; i++) {
-    const Features *f = at_pts (MMDNN_MODALITY_AUDIO,
-        i * CLIP_NS + audio_patch_offset () + 10 * GST_MSECOND);
-    double max_abs, rel;
+  for (int i = 0; i < N_CLIPS; i++)
+    for (int shift = -1; shift <= 1; shift += 2) {
+      const Features *f = at_pts (MMDNN_MODALITY_AUDIO,
+          i * CLIP_NS + audio_patch_offset () + shift * 10 * GST_MSECOND);
+      double max_abs, rel;
 
-    fail_unless (f != NULL);
-    compare (f->values, core_row (MMDNN_MODALITY_AUDIO, i), n, &max_abs, &rel);
-    fail_unless (max_abs > 1e-3, "clip %d: a shifted patch gives the same "
-        "features (max |a-b| %g)", i, max_abs);
-  }
+      fail_unless (f != NULL);
+      compare (f->values, core_row (MMDNN_MODALITY_AUDIO, i), n, &max_abs,
+          &rel);
+      fail_unless (max_abs > 1e-3, "clip %d: a patch shifted by %d ms gives "
+          "the same features (max |a-b| %g)", i, shift * 10, max_abs);
+    }
 }
 GST_END_TEST;
 

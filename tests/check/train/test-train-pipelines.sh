@@ -5,26 +5,25 @@
 #   test-train-pipelines.sh MMDNN MAKE_DATASET TRAIN_ORDER
 #
 # - cli_and_pipeline_equal: the same data set trained by `mmdnn train` and
-#   by a pipeline (decodebin, the audio and text encoders, a label track
-#   from labels.csv through tools/labels-to-srt and subparse, mmdnntrain)
-#   with the same config, seed, batch size and steps. The data set's rows
-#   are laid out so that the CLI's shuffled order (train-order) is the
-#   order of the windows in the file: both see identical samples (the
-#   elements' preprocessing equals the CLI's, bit for bit, for audio and
-#   text: tests/check/pipelines/consistency.c) in identical batches, and
-#   both run OpenBLAS with one thread (its threads sum in another order).
-#   The training accuracy must agree within 1 point — and the model files
-#   are compared byte for byte.
-#   Two differences between a window of the elements and the sample the
-#   data set loader makes of a clip are worked around here: for audio, the
-#   loader takes the 100 log-mel frames centred on their whole span (from
-#   0.49 s in a 2-s window), the window the patch whose nominal second is
-#   centred (from 0.50 s): the labels.csv windows start 20 ms late, so that
-#   the loader's centred patch starts at 0.50 s too (and the window still
-#   holds only its clip's cue). For video, a window takes the frame whose
-#   span is centred nearest its centre (0.9 s, the earlier of two) where
-#   the loader takes the frame whose timestamp is nearest (1.0 s), and two
-#   JPEG decoders differ by rounding: video is left out of this config.
+#   by a pipeline (decodebin, the video, audio and text encoders, a label
+#   track from labels.csv through tools/labels-to-srt and subparse,
+#   mmdnntrain) with the same config, seed, batch size and steps. The data
+#   set's rows are laid out so that the CLI's shuffled order (train-order)
+#   is the order of the windows in the file, and each row is its clip's
+#   own [2i, 2i + 2) s, the pipeline's window: both see identical samples
+#   in identical batches, and both run OpenBLAS with one thread (its
+#   threads sum in another order). The training accuracy must agree within
+#   1 point — and the model files are compared byte for byte.
+#   Identical samples: a window and a clip take the same frame, the one on
+#   screen at the middle (1.0 s into the clip; the video encoder keeps one
+#   frame a second, max-rate=1, so that is the frame at 1.0 s standing for
+#   [1.0, 2.0)), the same 1-s audio patch, the one centred (from 0.5 s), and
+#   the same cue (gst/gstmmdnnwindow.h, mmdnn_dataset_load ()); the
+#   elements' preprocessing equals the CLI's bit for bit
+#   (tests/check/pipelines/consistency.c) given the same decoded input. So
+#   the video is PNG (make-dataset --video-codec png): FFmpeg's decoder and
+#   GStreamer's pngdec give the same RGB pixels, where two JPEG decoders
+#   differ by rounding.
 # - the examples pipelines/train-file.sh and pipelines/train-live.sh;
 # - kill -9 of a training gst-launch-1.0 mid-run, then resume=true: the
 #   checkpoint always loads, training goes on from its step, and no
@@ -69,15 +68,19 @@ fi
 DS=$TMP/ds
 N=16
 "$GEN" "$DS" --clips $N --split train --seed 5 --jobs 2 --concat all.mkv \
+  --video-codec png \
   > "$TMP/gen.log" 2>&1 || { cat "$TMP/gen.log"; echo "Bail out! make-dataset failed"; exit 1; }
 
-# a small model of audio and text, its schedule fixed (so that the CLI does
-# not size it to its run)
+# a small model of the three modalities, its schedule fixed (so that the
+# CLI does not size it to its run)
 cat > "$TMP/tiny.json" <<'JSON'
 {"model_id": "tiny-train-pipeline",
- "modalities": ["audio", "text"],
- "preprocessing": {"text": {"buckets": 4096}},
+ "modalities": ["video", "audio", "text"],
+ "preprocessing": {"video": {"height": 32, "width": 32},
+                   "text": {"buckets": 4096}},
  "encoders": {
+   "video": {"ae_width": 4, "ae_latent": 8, "ms_width": 4, "ms_width2": 8,
+             "ms_width3": 8, "use_sal": false},
    "audio": {"ae_width": 4, "ae_latent": 8, "ms_width": 4, "ms_width2": 8,
              "ms_width3": 8, "use_sal": false},
    "text": {"embed": 16, "ae_latent": 8, "ms_width": 8, "ms_width2": 8,
@@ -97,8 +100,8 @@ final_accuracy () {
     | sed -nE 's/.* accuracy-total=\(structure\)"accuracy[^(]*\(double\\\)([0-9.e+-]+|nan).*/\1/p'
 }
 
-# train_pipeline LOG MODEL PROPS...: the audio + text training pipeline over the
-# data set, with the tiny config
+# train_pipeline LOG MODEL PROPS...: the video + audio + text training
+# pipeline over the data set, with the tiny config
 # (the kill test runs it with LAUNCH=exec ... in the background)
 train_pipeline () {
   tp_log=$1
@@ -108,6 +111,8 @@ train_pipeline () {
     d. ! audio/x-raw ! queue ! audioconvert ! audioresample ! \
       mmdnnaudioenc model="$tp_model" hop=10000000 ! queue ! t.sink_0 \
     d. ! text/x-raw ! queue ! mmdnntextenc model="$tp_model" ! queue ! t.sink_1 \
+    d. ! video/x-raw ! queue ! videoconvert ! video/x-raw,format=RGB ! \
+      mmdnnvideoenc model="$tp_model" max-rate=1 ! queue ! t.sink_2 \
     filesrc location="$DS/labels.srt" ! subparse ! queue ! t.label \
     mmdnntrain name=t config="$TMP/tiny.json" publish-to="$tp_model" \
       window=2000000000 batch-size=4 seed=3 publish-interval=0 "$@" \
@@ -144,9 +149,7 @@ header, rows = rows[0], rows[1:]
 order = [int(l) for l in open(sys.argv[2])]
 out = [None] * len(rows)
 for slot, row_index in enumerate(order):
-    r = list(rows[slot])
-    r[1] = "%.3f" % (float(r[1]) + 0.02)    # see the header
-    out[row_index] = r                  # the CLI visits row order[slot] at step slot
+    out[row_index] = rows[slot]         # the CLI visits row order[slot] at step slot
 with open(sys.argv[3], "w", newline="") as f:
     w = csv.writer(f, lineterminator="\n")
     w.writerow(header)
