@@ -194,15 +194,16 @@ split_hosts_sh () {
 # the modality travels in the caps, not in the port: video into the text
 # port and text into the video port give the same results
 ports_swapped () {
-  start_fuse || return
+  start_fuse $TRACE || return
   in_bg encode timeout -k 5 $LIMIT "$SPLIT" encode "$F" 127.0.0.1 "$TP" "$AP" "$VP"
   finish $bg
   expect_rc 0
   finish "$FUSE"
   expect_no_hang
   expect_rc 0
-  grep -q 'GstGDPDepay:text\.GstPad:src: caps = application/x-mmdnn-features, modality=(string)video' \
-    "$TMP/fuse.out" || fail "video features did not arrive on the text port"
+  flow "$TMP/fuse.err" text:src > "$TMP/got.swapped"
+  caps_of "$TMP/got.swapped" | grep -q '^application/x-mmdnn-features, modality=(string)video,' \
+    || fail "video features did not arrive on the text port"
   "$PY" "$HERE/results.py" --json < "$TMP/fuse.out" > "$TMP/swapped.json"
   cmp -s "$TMP/single.json" "$TMP/swapped.json" || fail "results differ from one process"
 }
@@ -225,10 +226,10 @@ fuse_without_sender_n () {
 # the media's pace (REALTIME=1: 6 s): its connections close, the fuse side
 # ends (EOS) with the windows it could compute, fewer than 6
 sender_killed_n () {
-  start_fuse || return
+  start_fuse $TRACE || return
   in_bg encode REALTIME=1 "$SPLIT" encode "$F" 127.0.0.1 "$VP" "$AP" "$TP"
   sender=$bg
-  wait_for "$TMP/fuse.out" "$FUSE" 'GstGDPDepay:video\.GstPad:src: caps = ' || { stop $sender; stop "$FUSE"; return; }
+  wait_for "$TMP/fuse.err" "$FUSE" 'do_push_buffer_pre:<video:src>' || { stop $sender; stop "$FUSE"; return; }
   kill -9 $sender
   wait $sender 2>/dev/null
   finish "$FUSE"
@@ -280,14 +281,23 @@ closed_port_n () {
   expect_err "Failed to connect to host '127.0.0.1:$p': Connection refused"
 }
 
-# a port another fuse side listens on: the second one cannot bind it
+# a port something else listens on: the fuse side cannot bind it, and
+# says which
 port_in_use_n () {
-  start_fuse || return
-  PATH="$TMP/bin:$PATH" run $WITH_PLUGIN timeout -k 5 $LIMIT "$SPLIT" fuse 127.0.0.1 0 "$AP" 0
-  stop "$FUSE"
+  "$PY" -c 'import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+print(s.getsockname()[1], flush=True)
+time.sleep(float(sys.argv[1]))' $LIMIT > "$TMP/listener" &
+  listener=$!
+  wait_for "$TMP/listener" $listener '^[1-9]' || { stop $listener; return; }
+  p=$(cat "$TMP/listener")
+  PATH="$TMP/bin:$PATH" run $WITH_PLUGIN timeout -k 5 $LIMIT "$SPLIT" fuse 127.0.0.1 0 "$p" 0
+  stop $listener
   expect_no_hang
   [ "$rc" != 0 ] || fail "exit status 0"
-  expect_err "Error binding to address 127.0.0.1:$AP: Address already in use"
+  expect_err "Error binding to address 127.0.0.1:$p: Address already in use"
 }
 
 bad_arguments_n () {
