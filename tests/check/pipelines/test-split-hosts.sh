@@ -108,6 +108,7 @@ launch split-hosts.sh single "$F"
   || { echo "Bail out! $(wc -l < "$TMP/single.json") results in one process, expected 6"; exit 1; }
 
 split_run () {
+  erc=- frc=-
   start_fuse $TRACE || return
   in_bg encode $TRACE timeout -k 5 $LIMIT "$SPLIT" encode "$F" 127.0.0.1 "$VP" "$AP" "$TP"
   finish $bg
