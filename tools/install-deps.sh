@@ -17,6 +17,8 @@ pkgs=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   # make demo and pipelines/: textoverlay (Pango), the Python GI app example
   gstreamer1.0-x python3-gst-1.0
+  # pipelines/split-hosts.sh: gdppay/gdpdepay (the features over TCP)
+  gstreamer1.0-plugins-bad
   # tools/make-dataset (AVT-Fashion): images, TTS voices, encoding/muxing
   python3-numpy dataset-fashion-mnist ffmpeg
   flite festival festvox-itapc16k festvox-italp16k festvox-czech-dita espeak-ng

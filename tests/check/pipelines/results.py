@@ -6,7 +6,8 @@
   RUNNING_TIME_NS LABEL_PERCENT V_PRESENT V_WEIGHT A_PRESENT A_WEIGHT T_PRESENT T_WEIGHT
 
 (presence "true"/"false", weights with 4 decimals, the label with spaces
-replaced by '_'). The `json` field of the message is a serialized GstStructure
+replaced by '_'); with --json, the message's whole JSON result instead,
+exactly as posted. The `json` field of the message is a serialized GstStructure
 string (backslash-escaped); it is unescaped and parsed, and checked against
 the message's own running-time, label and confidence fields."""
 
@@ -31,10 +32,12 @@ def field(line, name, typ):
 
 
 def main():
+    whole = sys.argv[1:] == ["--json"]
     for line in sys.stdin:
         if "mmdnn-result" not in line or "Got message" not in line:
             continue
-        r = json.loads(field(line, "json", "string"))
+        text = field(line, "json", "string")
+        r = json.loads(text)
         rt = int(field(line, "running-time", "guint64"))
         label = field(line, "label", "string")
         conf = float(field(line, "confidence", "double"))
@@ -43,6 +46,9 @@ def main():
                 or abs(first["confidence"] - conf) > 1e-5):
             raise SystemExit("results.py: message fields disagree with its "
                              "json: %s" % line[:300])
+        if whole:
+            print(text)
+            continue
         mods = r["modalities"]
         print(rt, "%s_%d" % (label.replace(" ", "_"), round(conf * 100)),
               " ".join("%s %.4f" % ("true" if mods[m]["present"] else "false",

@@ -7,65 +7,14 @@
 #
 #   test-pipelines.sh MAKE_DATASET
 #
-# The environment is meson's gst_test_env (tests/check/meson.build): the
-# plugin on GST_PLUGIN_PATH_1_0, MMDNN_SOURCE_ROOT, MMDNN_DEFAULT_MODEL.
-# The media: 3 held-out AVT-Fashion test clips back to back (6 s, video,
-# audio, subtitles), made here by tools/make-dataset --concat.
-#
-# To read the bus of a gst-launch-1.0 example, a wrapper first on PATH runs
-# the real gst-launch-1.0 with -m (and without -q), and results.py turns the
-# printed `mmdnn-result` messages into one line each. Every run has a
-# timeout: a hang fails the case (exit status 124).
+# The environment, the media and the gst-launch-1.0 wrapper that shows the
+# bus: common.sh. results.py turns the printed `mmdnn-result` messages into
+# one line each. Every run has a timeout: a hang fails the case (exit
+# status 124).
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -u
 
-GEN=$1
-SRC=${MMDNN_SOURCE_ROOT:?}
-HERE=$SRC/tests/check/pipelines
-PY=/usr/bin/python3
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mmdnn-test-pipelines-XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-
-. "$SRC/tests/tools/tap.sh"
-
-CLASSES='T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot'
-LIMIT=60            # seconds any one run may take
-
-# Under the sanitizers (make check-asan) the plugin is instrumented but
-# gst-launch-1.0 and python3 are not: the ASan runtime must come first, so
-# the commands that load the plugin run with it preloaded; leak detection
-# is off for them (the interpreter's own allocations; the element tests
-# check our leaks), everything else (UBSan, ASan errors) stays on.
-WITH_PLUGIN=env
-asan=$(ldd "${GST_PLUGIN_PATH_1_0:?}/libgstmmdnn.so" 2>/dev/null | awk '/libasan/ { print $3 }')
-if [ -n "$asan" ]; then
-  WITH_PLUGIN="env LD_PRELOAD=$asan ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0:verify_asan_link_order=0"
-  LIMIT=180
-fi
-
-# the gst-launch-1.0 wrapper: -m instead of -q
-REAL_LAUNCH=$(command -v gst-launch-1.0)
-mkdir -p "$TMP/bin"
-cat > "$TMP/bin/gst-launch-1.0" <<EOF
-#!/bin/sh
-for a do shift; [ "\$a" = -q ] || set -- "\$@" "\$a"; done
-exec "$REAL_LAUNCH" -m "\$@"
-EOF
-chmod +x "$TMP/bin/gst-launch-1.0"
-
-# launch SCRIPT ARGS...: runs a pipelines/ example with the wrapper, with a
-# timeout; results (results.py) in $TMP/res, one line per window:
-#   START_NS LABEL_PERCENT V_PRESENT V_WEIGHT A_PRESENT A_WEIGHT T_PRESENT T_WEIGHT
-launch () {
-  script=$1
-  shift
-  PATH="$TMP/bin:$PATH" run $WITH_PLUGIN timeout -k 5 $LIMIT "$SRC/pipelines/$script" "$@"
-  "$PY" "$HERE/results.py" < "$TMP/out" > "$TMP/res"
-}
-
-expect_no_hang () {
-  [ "$rc" != 124 ] && [ "$rc" != 137 ] || fail "hung: killed after $LIMIT s"
-}
+. "${MMDNN_SOURCE_ROOT:?}/tests/check/pipelines/common.sh"
 
 # duration_of FILE: the container's duration in seconds (ffprobe)
 duration_of () {
@@ -81,22 +30,16 @@ about () {
   awk -v a="$1" -v b="$2" -v t="${3:-0.15}" 'BEGIN { d = a - b; exit !(d <= t && -d <= t) }'
 }
 
-# ---- the media -------------------------------------------------------------
-
-"$GEN" "$TMP/media" --clips 3 --split test --seed 5 --voices heldout --jobs 2 \
-  --concat avt.mkv > "$TMP/gen.log" 2>&1 || { cat "$TMP/gen.log"; echo "Bail out! make-dataset failed"; exit 1; }
-F=$TMP/media/avt.mkv
-LABELS=$TMP/media/labels.csv
-
 # ---- positive --------------------------------------------------------------
 
 # every runnable file of pipelines/ has a case below (by its name), or,
-# for the training examples, in tests/check/train/test-train-pipelines.sh
+# for the training examples, in tests/check/train/test-train-pipelines.sh,
+# or for split-hosts.sh in test-split-hosts.sh
 every_example_is_tested () {
   for f in "$SRC"/pipelines/*; do
     name=$(basename "$f")
     case $name in README.md) continue ;; esac
-    grep -q "^check $(echo "$name" | tr '.-' '__')\$" "$0" \
+    grep -q "^check $(echo "$name" | tr '.-' '__')\$" "$0" "$HERE/test-split-hosts.sh" \
         "$SRC/tests/check/train/test-train-pipelines.sh" \
       || fail "pipelines/$name has no test case in $(basename "$0")"
     head -n 12 "$f" | grep -q '^# ' || fail "pipelines/$name: no comment header"
