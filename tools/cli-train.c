@@ -503,11 +503,12 @@ run_end (int status)
  * (and the accuracy counts, and carries rank 0's RNG to all: the
  * processes' streams stay in step, so a checkpoint holds the state of
  * all). tc/tn (per task) get the batch's correct and labelled samples
- * added, *loss its loss. */
+ * added, *loss its loss; *t_comm (+=) the seconds spent in the
+ * all-reduces, waiting for the slowest process included. */
 static gboolean
 train_step (MmdnnModel *m, MmdnnBatch *mb, const MmdnnBatch *all,
             const int64_t *idx, int64_t n, int64_t *tc, int64_t *tn,
-            double *loss, GError **error)
+            double *loss, double *t_comm, GError **error)
 {
   const MmdnnModelConfig *mc = m->config;
   enum { C = MMDNN_LOSS_COUNTS_LEN, T = MMDNN_MAX_TASKS };
@@ -516,6 +517,8 @@ train_step (MmdnnModel *m, MmdnnBatch *mb, const MmdnnBatch *all,
   MmdnnLossCounts mine, total;
   MmdnnLosses share;
   MmdnnOutputs out;
+  double t0;
+  gboolean ok;
 
   memset (sums, 0, sizeof sums);
   memset (&share, 0, sizeof share);
@@ -531,24 +534,14 @@ train_step (MmdnnModel *m, MmdnnBatch *mb, const MmdnnBatch *all,
         || !mmdnn_model_loss_counts (m, &mine, error))
       return FALSE;
     memcpy (sums, &mine, sizeof mine);
-    for (int t = 0; t < mc->n_tasks; t++)
-      for (int64_t i = 0; i < mb->n; i++) {
-        int32_t label = mb->labels[i * mc->n_tasks + t];
-        const float *p = out.probs[t] + i * mc->tasks[t].n_classes;
-        int64_t best = 0;
-        if (label < 0)
-          continue;
-        for (int64_t k = 1; k < mc->tasks[t].n_classes; k++)
-          if (p[k] > p[best])
-            best = k;
-        sums[C + t] += best == label;
-        sums[C + T + t]++;
-      }
+    mmdnn_outputs_score (mc, &out, mb->labels, mb->n, sums + C, sums + C + T);
   }
   if (dist_rank () == 0)
     rng_pack (&m->rng, sums + C + 2 * T);
+  t0 = now_s ();
   if (!dist_allreduce_sum_i64 (sums, G_N_ELEMENTS (sums), error))
     return FALSE;
+  *t_comm += now_s () - t0;
   rng_unpack (&m->rng, sums + C + 2 * T);
   memcpy (&total, sums, sizeof total);
   for (int t = 0; t < mc->n_tasks; t++) {
@@ -563,8 +556,11 @@ train_step (MmdnnModel *m, MmdnnBatch *mb, const MmdnnBatch *all,
     mmdnn_param_set_zero_grad (m->params);   /* nothing to add */
   }
   *loss = share.total;
-  return dist_allreduce_sum_f32 (m->params->grads, m->params->numel, error)
+  t0 = now_s ();
+  ok = dist_allreduce_sum_f32 (m->params->grads, m->params->numel, error)
       && dist_allreduce_sum_f64 (loss, 1, error);
+  *t_comm += now_s () - t0;
+  return ok;
 }
 
 /* Stratified by the first task's label (unknown labels are a stratum of
@@ -709,8 +705,9 @@ train_context (Options *o)
   };
   GOptionContext *ctx = g_option_context_new ("DATASET - train a model on "
                                               "a data set");
+  char *desc;
 
-  g_option_context_set_description (ctx,
+  desc = g_strdup_printf (
       "DATASET is a folder with labels.csv and media files (README.md, \"Data\n"
       "set\"). It is decoded once and kept in memory. Each epoch trains on a\n"
       "fresh permutation of the training clips, then evaluates the\n"
@@ -733,10 +730,25 @@ train_context (Options *o)
       "(acc: the running training accuracy of the first task this epoch).\n"
       "A non-finite gradient skips that update (reported, counted).\n"
       "\n"
+      "Data-parallel: `mpirun -np N mmdnn train ...` splits every batch of\n"
+      "--batch clips (the global batch) into N contiguous slices, one per\n"
+      "process; the gradients are summed every step and every process makes\n"
+      "the same update, so N processes train the model one process would, to\n"
+      "rounding. Terms that couple the samples of a batch see one slice only:\n"
+      "InfoNCE's negatives, mixup partners, within-class recombination.\n"
+      "Every process decodes the data set; rank 0 alone prints and writes\n"
+      "checkpoints, the model and plots. A checkpoint resumes with any N.\n"
+      "%s\n"
+      "\n"
       "Exit status: 0 ok, 1 bad data set, config, checkpoint or output, 2\n"
       "bad arguments.\n"
       "\nExample:\n"
-      "  mmdnn train data/train --out model.safetensors --epochs 20 --plots plots\n");
+      "  mmdnn train data/train --out model.safetensors --epochs 20 --plots plots\n",
+      strcmp (dist_backend (), "MPI") == 0
+      ? "This mmdnn is built with MPI."
+      : "This mmdnn is built without MPI (meson feature 'mpi'): one process.");
+  g_option_context_set_description (ctx, desc);
+  g_free (desc);
   g_option_context_add_main_entries (ctx, entries, NULL);
   return ctx;
 }
@@ -947,7 +959,7 @@ cli_train_run (int argc, char **argv)
   History hist;
   Progress pg;
   int64_t spe, start_epoch = 0, skipped = 0, log_every, cap;
-  double t_load;
+  double t_load, t_train = 0, t_comm = 0;
   int status = CLI_FAILED, rank, size;
   FILE *trace = NULL;
 
@@ -1113,8 +1125,10 @@ cli_train_run (int argc, char **argv)
           m->config->total_steps, m->config->warmup_steps);
   if (size > 1)
     printf ("%d processes (%s), each training on a slice of up to %"
-            G_GINT64_FORMAT " samples of every batch\n", size, dist_backend (),
-            cap);
+            G_GINT64_FORMAT " samples of every batch; gradient slab %"
+            G_GINT64_FORMAT " floats (%.2f MB) summed every step\n", size,
+            dist_backend (), cap, m->params->numel,
+            m->params->numel * sizeof (float) / 1e6);
   if (start_epoch > 0)
     printf ("resuming from %s at epoch %" G_GINT64_FORMAT ", step %"
             G_GINT64_FORMAT "\n", o.resume, start_epoch, m->step);
@@ -1158,7 +1172,8 @@ cli_train_run (int argc, char **argv)
             fprintf (trace, "\t%" G_GINT64_FORMAT, perm[off + i]);
           fputc ('\n', trace);
         }
-        if (!train_step (m, mb, all, perm + off, n, tc, tn, &loss, &error)) {
+        if (!train_step (m, mb, all, perm + off, n, tc, tn, &loss, &t_comm,
+                         &error)) {
           if (pg.tty)
             putchar ('\n');
           cli_error (dir, error);
@@ -1203,6 +1218,7 @@ cli_train_run (int argc, char **argv)
         g_array_append_val (hist.train_acc[t], a);
       }
     }
+    t_train += now_s () - pg.t0;
     {
       double x = (double) m->step, l = pg.loss_sum / MAX (pg.steps, 1);
       double ep = (double) (e + 1);
@@ -1288,6 +1304,10 @@ cli_train_run (int argc, char **argv)
     printf ("; %" G_GINT64_FORMAT " update%s skipped for a non-finite "
             "gradient", skipped, skipped == 1 ? "" : "s");
   printf ("\n");
+  if (size > 1 && t_train > 0)
+    printf ("rank 0 spent %.2f s of %.2f s of training steps in all-reduces "
+            "(%.0f %%, waiting for the slowest process included)\n", t_comm,
+            t_train, 100 * t_comm / t_train);
   status = CLI_OK;
 
 done:

@@ -1470,6 +1470,25 @@ argmax (const float *x, int64_t n)
   return best;
 }
 
+void
+mmdnn_outputs_score (const MmdnnModelConfig *c, const MmdnnOutputs *out,
+                     const int32_t *labels, int64_t n, int64_t *correct,
+                     int64_t *count)
+{
+  g_return_if_fail (c != NULL && out != NULL && labels != NULL);
+  g_return_if_fail (correct != NULL && count != NULL);
+  for (int t = 0; t < c->n_tasks; t++)
+    for (int64_t i = 0; i < n; i++) {
+      int32_t label = labels[i * c->n_tasks + t];
+      int64_t ct = c->tasks[t].n_classes;
+
+      if (label < 0)
+        continue;
+      correct[t] += argmax (out->probs[t] + i * ct, ct) == label;
+      count[t]++;
+    }
+}
+
 /* Packs the samples of @b that keep a present modality under @abl into
  * a->copy (presence ablated); returns how many. */
 static int64_t

@@ -247,6 +247,14 @@ MMDNN_API gboolean mmdnn_model_backward_shared (MmdnnModel *m,
                                                 MmdnnLosses *share,
                                                 GError **error);
 
+/* Scores a forward's predictions: per task t, the samples of @labels
+ * (N, n_tasks; −1 = unknown) with a known label are added to count[t],
+ * those whose most probable class in @out is that label to correct[t]. */
+MMDNN_API void mmdnn_outputs_score (const MmdnnModelConfig *c,
+                                    const MmdnnOutputs *out,
+                                    const int32_t *labels, int64_t n,
+                                    int64_t *correct, int64_t *count);
+
 /* Evaluation with ablations: the full input, each modality alone, each one
  * missing. A sample is counted in an ablation only if at least one of its
  * present modalities survives it. */
