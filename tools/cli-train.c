@@ -17,7 +17,14 @@
  * epoch k with the same DATASET, --seed, --batch and --val-fraction writes
  * byte for byte the model an uninterrupted run writes. The model's step
  * counts batches, skipped (non-finite) updates included, so the epoch is
- * step / batches-per-epoch. */
+ * step / batches-per-epoch.
+ *
+ * Data-parallel (`mpirun -np N`, dist.h): every process decodes the data
+ * set and walks the same permutation; each global batch is cut into one
+ * contiguous slice per process, and train_step sums what must be summed
+ * so that every process makes the update one process would make on the
+ * whole batch. Validation is split the same way and its counts summed.
+ * Rank 0 alone prints and writes files. */
 #include "config.h"
 
 #include <errno.h>
