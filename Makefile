@@ -64,6 +64,7 @@ bench: build
 	tests/bench/bench-model.sh $(BUILD)
 	tests/bench/bench-pipeline.sh $(BUILD)
 	tests/bench/bench-train.sh $(BUILD)
+	tests/bench/bench-mpi.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

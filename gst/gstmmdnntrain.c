@@ -2924,22 +2924,17 @@ train_step (GstMmdnnTrain *self)
     st->m_samples += (guint64) b->n;
     goto after;
   }
-  for (int t = 0; t < c->n_tasks; t++)
-    for (gint64 i = 0; i < b->n; i++) {
-      gint32 label = b->labels[i * c->n_tasks + t];
-      const float *p = out.probs[t] + i * c->tasks[t].n_classes;
-      gint64 best = 0;
+  {
+    int64_t correct[MMDNN_MAX_TASKS] = { 0 }, count[MMDNN_MAX_TASKS] = { 0 };
 
-      if (label < 0)
-        continue;
-      for (gint64 k = 1; k < c->tasks[t].n_classes; k++)
-        if (p[k] > p[best])
-          best = k;
-      st->m_correct[t] += best == label;
-      st->t_correct[t] += best == label;
-      st->m_count[t]++;
-      st->t_count[t]++;
+    mmdnn_outputs_score (c, &out, b->labels, b->n, correct, count);
+    for (int t = 0; t < c->n_tasks; t++) {
+      st->m_correct[t] += (guint64) correct[t];
+      st->t_correct[t] += (guint64) correct[t];
+      st->m_count[t] += (guint64) count[t];
+      st->t_count[t] += (guint64) count[t];
     }
+  }
   mmdnn_model_backward (m);
   if (!mmdnn_model_update (m, &err)) {
     skip_step (self, err);

@@ -5,6 +5,18 @@
 
 #include "cli.h"
 
+/* "rank R: " in a run of several processes, else "" */
+static char process[32];
+
+void
+cli_set_process (int rank, int size)
+{
+  if (size > 1)
+    g_snprintf (process, sizeof process, "rank %d: ", rank);
+  else
+    process[0] = '\0';
+}
+
 void
 cli_error (const char *file, const GError *error)
 {
@@ -12,9 +24,9 @@ cli_error (const char *file, const GError *error)
 
   /* core errors about a file start with "FILE: " already: don't say it twice */
   if (file && !g_str_has_prefix (msg, file))
-    fprintf (stderr, "mmdnn: %s: %s\n", file, msg);
+    fprintf (stderr, "mmdnn: %s%s: %s\n", process, file, msg);
   else
-    fprintf (stderr, "mmdnn: %s\n", msg);
+    fprintf (stderr, "mmdnn: %s%s\n", process, msg);
 }
 
 void
@@ -26,7 +38,7 @@ cli_errorf (const char *format, ...)
   va_start (ap, format);
   msg = g_strdup_vprintf (format, ap);
   va_end (ap);
-  fprintf (stderr, "mmdnn: %s\n", msg);
+  fprintf (stderr, "mmdnn: %s%s\n", process, msg);
   g_free (msg);
 }
 

@@ -17,7 +17,14 @@
  * epoch k with the same DATASET, --seed, --batch and --val-fraction writes
  * byte for byte the model an uninterrupted run writes. The model's step
  * counts batches, skipped (non-finite) updates included, so the epoch is
- * step / batches-per-epoch. */
+ * step / batches-per-epoch.
+ *
+ * Data-parallel (`mpirun -np N`, dist.h): every process decodes the data
+ * set and walks the same permutation; each global batch is cut into one
+ * contiguous slice per process, and train_step sums what must be summed
+ * so that every process makes the update one process would make on the
+ * whole batch. Validation is split the same way and its counts summed.
+ * Rank 0 alone prints and writes files. */
 #include "config.h"
 
 #include <errno.h>
@@ -33,6 +40,7 @@
 #include <mmdnn/rng.h>
 
 #include "cli.h"
+#include "dist.h"
 #if HAVE_CAIRO
 #include "plot.h"
 #endif
@@ -42,7 +50,7 @@
 #define MAX_CONFIG  (16 << 20)
 
 typedef struct {
-  char    *out, *config, *resume, *plots, *tasks, *checkpoint;
+  char    *out, *config, *resume, *plots, *tasks, *checkpoint, *trace;
   gint64   epochs, batch, seed, log_every;
   double   val_fraction;
 } Options;
@@ -400,6 +408,168 @@ epoch_seed (uint64_t seed, int64_t e)
   return z ^ (z >> 31);
 }
 
+/* ---- the processes of the run (dist.h) ----------------------------------- */
+
+/* This process's contiguous slice [lo, hi) of @n samples; the slices'
+ * sizes differ by at most one. */
+static void
+my_slice (int64_t n, int64_t *lo, int64_t *hi)
+{
+  int64_t r = dist_rank (), p = dist_size ();
+
+  *lo = n * r / p;
+  *hi = n * (r + 1) / p;
+}
+
+/* Evaluates samples @idx[0..n), each process its slice, and sums the
+ * counts over the processes: every one then holds the results of all n,
+ * the numbers one process evaluating them all would have. */
+static gboolean
+evaluate_shared (MmdnnModel *m, MmdnnBatch *dst, int64_t cap,
+                 const MmdnnBatch *all, const int64_t *idx, int64_t n,
+                 MmdnnEvalResult *res, GError **error)
+{
+  const MmdnnModelConfig *c = m->config;
+  int64_t lo, hi, len = 0, o;
+  int64_t *buf;
+  gboolean ok;
+
+  my_slice (n, &lo, &hi);
+  if (!evaluate_set (m, dst, cap, all, idx + lo, hi - lo, res, error))
+    return FALSE;
+  if (dist_size () == 1)
+    return TRUE;
+  for (int t = 0; t < c->n_tasks; t++)
+    len += 2 + c->tasks[t].n_classes * c->tasks[t].n_classes;
+  len *= MMDNN_N_ABLATIONS;
+  buf = g_new (int64_t, len);
+  o = 0;
+  for (int a = 0; a < MMDNN_N_ABLATIONS; a++)
+    for (int t = 0; t < c->n_tasks; t++) {
+      int64_t cc = c->tasks[t].n_classes * c->tasks[t].n_classes;
+      if (res[a].confusion[t] == NULL)     /* an empty slice */
+        res[a].confusion[t] = g_new0 (int64_t, cc);
+      buf[o++] = res[a].correct[t];
+      buf[o++] = res[a].count[t];
+      memcpy (buf + o, res[a].confusion[t], sizeof (int64_t) * cc);
+      o += cc;
+    }
+  ok = dist_allreduce_sum_i64 (buf, len, error);
+  o = 0;
+  for (int a = 0; ok && a < MMDNN_N_ABLATIONS; a++)
+    for (int t = 0; t < c->n_tasks; t++) {
+      int64_t cc = c->tasks[t].n_classes * c->tasks[t].n_classes;
+      res[a].correct[t] = buf[o++];
+      res[a].count[t] = buf[o++];
+      memcpy (res[a].confusion[t], buf + o, sizeof (int64_t) * cc);
+      o += cc;
+    }
+  g_free (buf);
+  return ok;
+}
+
+/* The model RNG as integers, to travel in a sum where only one process
+ * contributes it (the others' zeros). */
+#define RNG_LEN 6
+
+static void
+rng_pack (const MmdnnRng *rng, int64_t *v)
+{
+  for (int i = 0; i < 4; i++)
+    v[i] = (int64_t) rng->s[i];
+  v[4] = rng->have_spare;
+  memcpy (&v[5], &rng->spare, sizeof (double));
+}
+
+static void
+rng_unpack (MmdnnRng *rng, const int64_t *v)
+{
+  for (int i = 0; i < 4; i++)
+    rng->s[i] = (uint64_t) v[i];
+  rng->have_spare = v[4] != 0;
+  memcpy (&rng->spare, &v[5], sizeof (double));
+}
+
+/* The end of the run for this process: an error one process saw would
+ * leave the others waiting in a collective, so it ends them all. */
+static int
+run_end (int status)
+{
+  if (status != CLI_OK && dist_size () > 1)
+    dist_abort (status);
+  dist_finalize ();
+  return status;
+}
+
+/* Forward and backward of the global batch @idx[0..n) for one optimiser
+ * step: this process runs its slice, the core differentiates the slice's
+ * share of the whole batch's loss (model.h, "data parallel"), and the
+ * gradient slab is summed over the processes (one all-reduce), so every
+ * process then holds the gradient of the whole batch and makes the same
+ * update. A small all-reduce before the backward sums the loss counts
+ * (and the accuracy counts, and carries rank 0's RNG to all: the
+ * processes' streams stay in step, so a checkpoint holds the state of
+ * all). tc/tn (per task) get the batch's correct and labelled samples
+ * added, *loss its loss; *t_comm (+=) the seconds spent in the
+ * all-reduces, waiting for the slowest process included. */
+static gboolean
+train_step (MmdnnModel *m, MmdnnBatch *mb, const MmdnnBatch *all,
+            const int64_t *idx, int64_t n, int64_t *tc, int64_t *tn,
+            double *loss, double *t_comm, GError **error)
+{
+  const MmdnnModelConfig *mc = m->config;
+  enum { C = MMDNN_LOSS_COUNTS_LEN, T = MMDNN_MAX_TASKS };
+  int64_t sums[C + 2 * T + RNG_LEN];
+  int64_t lo, hi;
+  MmdnnLossCounts mine, total;
+  MmdnnLosses share;
+  MmdnnOutputs out;
+  double t0;
+  gboolean ok;
+
+  memset (sums, 0, sizeof sums);
+  memset (&share, 0, sizeof share);
+  my_slice (n, &lo, &hi);
+  if (dist_rank () > 0)
+    /* a stream of its own for this slice, derived from the shared state
+     * (so a resumed run draws the same) */
+    mmdnn_rng_init (&m->rng, epoch_seed (m->rng.s[0] ^ m->rng.s[2],
+                                         dist_rank ()));
+  if (hi > lo) {
+    gather (mb, all, idx + lo, hi - lo, mc);
+    if (!mmdnn_model_forward (m, mb, TRUE, &out, NULL, error)
+        || !mmdnn_model_loss_counts (m, &mine, error))
+      return FALSE;
+    memcpy (sums, &mine, sizeof mine);
+    mmdnn_outputs_score (mc, &out, mb->labels, mb->n, sums + C, sums + C + T);
+  }
+  if (dist_rank () == 0)
+    rng_pack (&m->rng, sums + C + 2 * T);
+  t0 = now_s ();
+  if (!dist_allreduce_sum_i64 (sums, G_N_ELEMENTS (sums), error))
+    return FALSE;
+  *t_comm += now_s () - t0;
+  rng_unpack (&m->rng, sums + C + 2 * T);
+  memcpy (&total, sums, sizeof total);
+  for (int t = 0; t < mc->n_tasks; t++) {
+    tc[t] += sums[C + t];
+    tn[t] += sums[C + T + t];
+  }
+
+  if (hi > lo) {
+    if (!mmdnn_model_backward_shared (m, &total, &share, error))
+      return FALSE;
+  } else {
+    mmdnn_param_set_zero_grad (m->params);   /* nothing to add */
+  }
+  *loss = share.total;
+  t0 = now_s ();
+  ok = dist_allreduce_sum_f32 (m->params->grads, m->params->numel, error)
+      && dist_allreduce_sum_f64 (loss, 1, error);
+  *t_comm += now_s () - t0;
+  return ok;
+}
+
 /* Stratified by the first task's label (unknown labels are a stratum of
  * their own): round (fraction × clips) clips go to validation, each
  * stratum giving floor (fraction × its size) and the remainder going to
@@ -535,12 +705,16 @@ train_context (Options *o)
       "Write loss.png, accuracy.png, confusion-TASK.png into DIR", "DIR" },
     { "log-every", 0, 0, G_OPTION_ARG_INT64, &o->log_every,
       "Without a terminal, a line every N steps (default: 10 a epoch)", "N" },
+    { "trace-clips", 0, 0, G_OPTION_ARG_FILENAME, &o->trace,
+      "Write the clips each process trains on, step by step, to "
+      "DIR/rank-R.tsv", "DIR" },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("DATASET - train a model on "
                                               "a data set");
+  char *desc;
 
-  g_option_context_set_description (ctx,
+  desc = g_strdup_printf (
       "DATASET is a folder with labels.csv and media files (README.md, \"Data\n"
       "set\"). It is decoded once and kept in memory. Each epoch trains on a\n"
       "fresh permutation of the training clips, then evaluates the\n"
@@ -563,10 +737,25 @@ train_context (Options *o)
       "(acc: the running training accuracy of the first task this epoch).\n"
       "A non-finite gradient skips that update (reported, counted).\n"
       "\n"
+      "Data-parallel: `mpirun -np N mmdnn train ...` splits every batch of\n"
+      "--batch clips (the global batch) into N contiguous slices, one per\n"
+      "process; the gradients are summed every step and every process makes\n"
+      "the same update, so N processes train the model one process would, to\n"
+      "rounding. Terms that couple the samples of a batch see one slice only:\n"
+      "InfoNCE's negatives, mixup partners, within-class recombination.\n"
+      "Every process decodes the data set; rank 0 alone prints and writes\n"
+      "checkpoints, the model and plots. A checkpoint resumes with any N.\n"
+      "%s\n"
+      "\n"
       "Exit status: 0 ok, 1 bad data set, config, checkpoint or output, 2\n"
       "bad arguments.\n"
       "\nExample:\n"
-      "  mmdnn train data/train --out model.safetensors --epochs 20 --plots plots\n");
+      "  mmdnn train data/train --out model.safetensors --epochs 20 --plots plots\n",
+      strcmp (dist_backend (), "MPI") == 0
+      ? "This mmdnn is built with MPI."
+      : "This mmdnn is built without MPI (meson feature 'mpi'): one process.");
+  g_option_context_set_description (ctx, desc);
+  g_free (desc);
   g_option_context_add_main_entries (ctx, entries, NULL);
   return ctx;
 }
@@ -596,6 +785,7 @@ free_options (Options *o)
   g_free (o->plots);
   g_free (o->tasks);
   g_free (o->checkpoint);
+  g_free (o->trace);
 }
 
 static gboolean
@@ -775,9 +965,10 @@ cli_train_run (int argc, char **argv)
   MmdnnEvalResult res[MMDNN_N_ABLATIONS];
   History hist;
   Progress pg;
-  int64_t spe, start_epoch = 0, skipped = 0, log_every;
-  double t_load;
-  int status = CLI_FAILED;
+  int64_t spe, start_epoch = 0, skipped = 0, log_every, cap;
+  double t_load, t_train = 0, t_comm = 0;
+  int status = CLI_FAILED, rank, size;
+  FILE *trace = NULL;
 
   memset (&o, 0, sizeof o);
   memset (res, 0, sizeof res);
@@ -788,30 +979,68 @@ cli_train_run (int argc, char **argv)
   o.seed = 1;
   o.val_fraction = 0.1;
   g_set_prgname ("mmdnn train");
+  if (!dist_init (&argc, &argv, &error)) {
+    cli_error (NULL, error);
+    g_clear_error (&error);
+    history_clear (&hist);
+    dist_abort (CLI_FAILED);
+  }
+  rank = dist_rank ();
+  size = dist_size ();
+  cli_set_process (rank, size);
+  /* rank 0 speaks for the run; the others only report their errors */
+  if (rank > 0 && freopen ("/dev/null", "w", stdout) == NULL) {
+    cli_errorf ("cannot silence stdout: %s", g_strerror (errno));
+    dist_abort (CLI_FAILED);
+  }
   ctx = train_context (&o);
   if (!cli_parse (ctx, "train", &argc, &argv)) {
     g_option_context_free (ctx);
     free_options (&o);
     history_clear (&hist);
-    return CLI_USAGE;
+    return run_end (CLI_USAGE);
   }
   g_option_context_free (ctx);
   if (!check_usage (&o, argc, argv)) {
     free_options (&o);
     history_clear (&hist);
-    return CLI_USAGE;
+    return run_end (CLI_USAGE);
   }
+  if (o.batch < size) {
+    cli_errorf ("train: --batch %" G_GINT64_FORMAT " is the global batch, "
+                "split over the run's %d processes: give at least %d",
+                o.batch, size, size);
+    free_options (&o);
+    history_clear (&hist);
+    return run_end (CLI_USAGE);
+  }
+  /* the largest slice of a global batch */
+  cap = (o.batch + size - 1) / size;
   dir = argv[1];
   ckpt = o.checkpoint ? g_strdup (o.checkpoint)
                       : g_strdup_printf ("%s.ckpt", o.out);
 
-  /* outputs first: a typo in a path should not cost a training run */
-  if (!check_writable (o.out, &error) || !check_writable (ckpt, &error)) {
+  /* outputs first: a typo in a path should not cost a training run;
+   * rank 0 alone writes them */
+  if (rank == 0 && (!check_writable (o.out, &error)
+                    || !check_writable (ckpt, &error))) {
     cli_error (NULL, error);
     goto done;
   }
-  if (o.plots && (g_mkdir_with_parents (o.plots, 0777) != 0
-                  || g_access (o.plots, W_OK) != 0)) {
+  if (o.trace) {
+    char *name = g_strdup_printf ("rank-%d.tsv", rank);
+    char *path = g_build_filename (o.trace, name, NULL);
+
+    if (g_mkdir_with_parents (o.trace, 0777) != 0
+        || (trace = fopen (path, "w")) == NULL)
+      cli_errorf ("%s: %s", path, g_strerror (errno));
+    g_free (name);
+    g_free (path);
+    if (trace == NULL)
+      goto done;
+  }
+  if (rank == 0 && o.plots && (g_mkdir_with_parents (o.plots, 0777) != 0
+                               || g_access (o.plots, W_OK) != 0)) {
     cli_errorf ("%s: cannot write plots there: %s", o.plots,
                 g_strerror (errno));
     goto done;
@@ -819,7 +1048,7 @@ cli_train_run (int argc, char **argv)
 
   /* the config: the checkpoint's, a file's or the default */
   if (o.resume) {
-    m = mmdnn_model_load_checkpoint (o.resume, o.batch, &error);
+    m = mmdnn_model_load_checkpoint (o.resume, cap, &error);
     if (m == NULL) {
       cli_error (o.resume, error);
       goto done;
@@ -884,13 +1113,13 @@ cli_train_run (int argc, char **argv)
       if (c->warmup_steps > c->total_steps / 10)
         c->warmup_steps = c->total_steps / 10;
     }
-    m = mmdnn_model_new (c, (uint64_t) o.seed, o.batch, &error);
+    m = mmdnn_model_new (c, (uint64_t) o.seed, cap, &error);
     if (m == NULL) {
       cli_error (o.config, error);
       goto done;
     }
   }
-  mb = mmdnn_batch_new (m->config, o.batch, &error);
+  mb = mmdnn_batch_new (m->config, cap, &error);
   if (mb == NULL) {
     cli_error (NULL, error);
     goto done;
@@ -901,12 +1130,20 @@ cli_train_run (int argc, char **argv)
           "; schedule %" G_GINT64_FORMAT " steps (warm-up %" G_GINT64_FORMAT
           ")\n", train->len, val->len, o.epochs, spe, o.batch,
           m->config->total_steps, m->config->warmup_steps);
+  if (size > 1)
+    printf ("%d processes (%s), each training on a slice of up to %"
+            G_GINT64_FORMAT " samples of every batch; gradient slab %"
+            G_GINT64_FORMAT " floats (%.2f MB) summed every step\n", size,
+            dist_backend (), cap, m->params->numel,
+            m->params->numel * sizeof (float) / 1e6);
   if (start_epoch > 0)
     printf ("resuming from %s at epoch %" G_GINT64_FORMAT ", step %"
             G_GINT64_FORMAT "\n", o.resume, start_epoch, m->step);
   fflush (stdout);
 
-  pg.tty = isatty (fileno (stdout));
+  /* several processes: lines (mpirun hands each a pseudo-terminal, but
+   * forwards whole lines) */
+  pg.tty = size == 1 && isatty (fileno (stdout));
   pg.epochs = o.epochs;
   pg.steps_per_epoch = spe;
   pg.total_steps = o.epochs * spe;
@@ -930,37 +1167,33 @@ cli_train_run (int argc, char **argv)
 
       for (int64_t s = 0; s < spe; s++) {
         int64_t off = s * o.batch, n = MIN (o.batch, (int64_t) train->len - off);
-        MmdnnOutputs out;
-        MmdnnLosses losses;
-        double xs;
+        double xs, loss;
 
-        gather (mb, all, perm + off, n, mc);
-        if (!mmdnn_model_forward (m, mb, TRUE, &out, &losses, &error)) {
+        if (trace) {
+          int64_t lo, hi;
+
+          my_slice (n, &lo, &hi);
+          fprintf (trace, "%" G_GINT64_FORMAT "\t%" G_GINT64_FORMAT "\t%d",
+                   e + 1, m->step + 1, rank);
+          for (int64_t i = lo; i < hi; i++)
+            fprintf (trace, "\t%" G_GINT64_FORMAT, perm[off + i]);
+          fputc ('\n', trace);
+        }
+        if (!train_step (m, mb, all, perm + off, n, tc, tn, &loss, &t_comm,
+                         &error)) {
           if (pg.tty)
             putchar ('\n');
           cli_error (dir, error);
           goto done;
         }
-        for (int t = 0; t < mc->n_tasks; t++)
-          for (int64_t i = 0; i < n; i++) {
-            int32_t label = mb->labels[i * mc->n_tasks + t];
-            const float *p = out.probs[t] + i * mc->tasks[t].n_classes;
-            int64_t best = 0;
-            if (label < 0)
-              continue;
-            for (int64_t k = 1; k < mc->tasks[t].n_classes; k++)
-              if (p[k] > p[best])
-                best = k;
-            tc[t] += best == label;
-            tn[t]++;
-          }
-        mmdnn_model_backward (m);
         if (!mmdnn_model_update (m, &error)) {
           /* a non-finite gradient: the weights are untouched; the step
-           * still counts as a batch, so epochs stay step / batches */
+           * still counts as a batch, so epochs stay step / batches. Every
+           * process sees the same sum, so rank 0 says it for all. */
           if (pg.tty)
             putchar ('\n');
-          cli_errorf ("warning: %s", error->message);
+          if (rank == 0)
+            cli_errorf ("warning: %s", error->message);
           g_clear_error (&error);
           skipped++;
           m->step++;
@@ -969,11 +1202,11 @@ cli_train_run (int argc, char **argv)
         pg.samples += n;
         pg.correct = tc[0];
         pg.labelled = tn[0];
-        if (isfinite (losses.total))
-          pg.loss_sum += losses.total;
+        if (isfinite (loss))
+          pg.loss_sum += loss;
         xs = (double) m->step;
         g_array_append_val (hist.step_x, xs);
-        xs = losses.total;
+        xs = loss;
         g_array_append_val (hist.step_loss, xs);
         if (pg.tty)
           progress_bar (&pg, m->step);
@@ -992,6 +1225,7 @@ cli_train_run (int argc, char **argv)
         g_array_append_val (hist.train_acc[t], a);
       }
     }
+    t_train += now_s () - pg.t0;
     {
       double x = (double) m->step, l = pg.loss_sum / MAX (pg.steps, 1);
       double ep = (double) (e + 1);
@@ -1003,8 +1237,8 @@ cli_train_run (int argc, char **argv)
 
       clear_results (res);
       if (val->len > 0
-          && !evaluate_set (m, mb, o.batch, all, (const int64_t *) val->data,
-                            val->len, res, &error)) {
+          && !evaluate_shared (m, mb, cap, all, (const int64_t *) val->data,
+                               val->len, res, &error)) {
         if (pg.tty)
           putchar ('\n');
         cli_error (dir, error);
@@ -1041,14 +1275,14 @@ cli_train_run (int argc, char **argv)
       }
       printf ("\n");
     }
-    if (!mmdnn_model_save_checkpoint (m, ckpt, &error)) {
+    if (rank == 0 && !mmdnn_model_save_checkpoint (m, ckpt, &error)) {
       cli_error (ckpt, error);
       goto done;
     }
     fflush (stdout);
   }
 
-  if (!mmdnn_model_save (m, o.out, &error)) {
+  if (rank == 0 && !mmdnn_model_save (m, o.out, &error)) {
     cli_error (o.out, error);
     goto done;
   }
@@ -1059,13 +1293,14 @@ cli_train_run (int argc, char **argv)
       /* no validation (or nothing left to train): the training set's */
       clear_results (res);
       set = "training set";
-      if (!evaluate_set (m, mb, o.batch, all, (const int64_t *) train->data,
-                         train->len, res, &error)) {
+      if (!evaluate_shared (m, mb, cap, all, (const int64_t *) train->data,
+                            train->len, res, &error)) {
         cli_error (dir, error);
         goto done;
       }
     }
-    if (!write_plots (o.plots, m->config, &hist, &res[0], set, &error)) {
+    if (rank == 0
+        && !write_plots (o.plots, m->config, &hist, &res[0], set, &error)) {
       cli_error (NULL, error);
       goto done;
     }
@@ -1076,9 +1311,17 @@ cli_train_run (int argc, char **argv)
     printf ("; %" G_GINT64_FORMAT " update%s skipped for a non-finite "
             "gradient", skipped, skipped == 1 ? "" : "s");
   printf ("\n");
+  if (size > 1 && t_train > 0)
+    printf ("rank 0 spent %.2f s of %.2f s of training steps in all-reduces "
+            "(%.0f %%, waiting for the slowest process included)\n", t_comm,
+            t_train, 100 * t_comm / t_train);
   status = CLI_OK;
 
 done:
+  if (trace && fclose (trace) != 0 && status == CLI_OK) {
+    cli_errorf ("%s: %s", o.trace, g_strerror (errno));
+    status = CLI_FAILED;
+  }
   clear_results (res);
   history_clear (&hist);
   g_free (perm);
@@ -1099,5 +1342,5 @@ done:
     cli_errorf ("cannot write to stdout: %s", g_strerror (errno));
     status = CLI_FAILED;
   }
-  return status;
+  return run_end (status);
 }

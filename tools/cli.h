@@ -26,6 +26,9 @@ typedef struct {
  * names the file, as every core media/model error does) on stderr. */
 void cli_error (const char *file, const GError *error);
 void cli_errorf (const char *format, ...) G_GNUC_PRINTF (1, 2);
+/* In a run of several processes (dist.h) the errors above say which one
+ * saw them: "mmdnn: rank R: ...". */
+void cli_set_process (int rank, int size);
 
 /* Parses @argv with @ctx and drops the "--" that ends the options; on a
  * usage error prints it with a hint and returns FALSE (the caller exits

@@ -22,6 +22,8 @@ pkgs=(
   # tools/make-dataset (AVT-Fashion): images, TTS voices, encoding/muxing
   python3-numpy dataset-fashion-mnist ffmpeg
   flite festival festvox-itapc16k festvox-italp16k festvox-czech-dita espeak-ng
+  # meson feature 'mpi': `mpirun -np N mmdnn train`, the mpi test suite
+  openmpi-bin libopenmpi-dev
 )
 for arg in "$@"; do
   case "$arg" in

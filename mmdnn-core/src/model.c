@@ -119,6 +119,14 @@ struct _MmdnnModelActs {
   float *ddisc_r, *ddisc_h;     /* (R, H) */
   float *ddisc_in;              /* (R, D) */
   float *dnce_a, *dnce_b;       /* (N, D) */
+
+  /* each term's value in the last train forward, and its weight in the
+   * backward: 1 for a whole batch, the slice's share of the batch's count
+   * in data-parallel training (mmdnn_model_backward_shared) */
+  float    task_ce[MMDNN_MAX_TASKS], aux_ce[N_MOD], adv_ce, nce_loss;
+  float    share_task[MMDNN_MAX_TASKS], share_aux[N_MOD], share_recon[N_MOD];
+  float    share_adv, share_nce;
+  int64_t  aux_div;             /* modalities the auxiliary mean is over */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -823,7 +831,7 @@ encoder_backward (MmdnnModel *m, int mod)
   MmdnnModelActs *a = m->acts;
   const MmdnnModelConfig *c = m->config;
   int64_t k = c->fusion.tokens[mod], d = c->fusion.dim, cnt = a->count[mod];
-  float drecon = c->w_recon > 0.0f ? c->w_recon : 0.0f;
+  float drecon = c->w_recon > 0.0f ? c->w_recon * a->share_recon[mod] : 0.0f;
 
   if (cnt == 0)
     return;
@@ -945,6 +953,7 @@ heads_forward (MmdnnModel *m, const MmdnnBatch *b, MmdnnLosses *l)
                           h->bias->value, n, d, h->out);
     l->task[t] = mixed_ce (a, a->probs[t], a->logits[t], a->lab[t],
                            a->lab_b[t], n, h->out);
+    a->task_ce[t] = l->task[t];
     l->total += c->tasks[t].weight * l->task[t];
   }
 }
@@ -960,8 +969,8 @@ heads_backward (MmdnnModel *m)
     const MmdnnLinear *h = &m->heads[t];
 
     memset (a->dlogits, 0, sizeof (float) * n * h->out);
-    mixed_ce_backward (a, a->dlogits, c->tasks[t].weight, a->probs[t],
-                       a->lab[t], a->lab_b[t], n, h->out);
+    mixed_ce_backward (a, a->dlogits, c->tasks[t].weight * a->share_task[t],
+                       a->probs[t], a->lab[t], a->lab_b[t], n, h->out);
     mmdnn_linear_backward (a->dfused, h->weight->grad, h->bias->grad,
                            a->dlogits, a->fused, h->weight->value, n, d,
                            h->out);
@@ -995,8 +1004,9 @@ aux_forward (MmdnnModel *m, MmdnnLosses *l)
     }
     mmdnn_linear_forward (a->aux_logits[mod], a->aux_in[mod],
                           h->weight->value, h->bias->value, cnt, d, c0);
-    sum += mixed_ce (a, a->aux_probs[mod], a->aux_logits[mod],
-                     a->aux_lab[mod], a->aux_lab_b[mod], cnt, c0);
+    a->aux_ce[mod] = mixed_ce (a, a->aux_probs[mod], a->aux_logits[mod],
+                               a->aux_lab[mod], a->aux_lab_b[mod], cnt, c0);
+    sum += a->aux_ce[mod];
     a->aux_mods++;
   }
   l->aux = a->aux_mods > 0 ? (float) (sum / a->aux_mods) : 0.0f;
@@ -1017,9 +1027,9 @@ aux_backward (MmdnnModel *m)
     if (cnt == 0)
       continue;
     memset (a->dlogits, 0, sizeof (float) * cnt * c0);
-    mixed_ce_backward (a, a->dlogits, c->w_aux / (float) a->aux_mods,
-                       a->aux_probs[mod], a->aux_lab[mod], a->aux_lab_b[mod],
-                       cnt, c0);
+    mixed_ce_backward (a, a->dlogits, c->w_aux / (float) a->aux_div
+                       * a->share_aux[mod], a->aux_probs[mod], a->aux_lab[mod],
+                       a->aux_lab_b[mod], cnt, c0);
     memset (a->daux_in, 0, sizeof (float) * cnt * d);
     mmdnn_linear_backward (a->daux_in, h->weight->grad, h->bias->grad,
                            a->dlogits, a->aux_in[mod], h->weight->value, cnt,
@@ -1064,6 +1074,7 @@ adv_forward (MmdnnModel *m, MmdnnLosses *l)
                         m->disc2.bias->value, rows, hd, N_MOD);
   mmdnn_cross_entropy_forward (&l->adv, a->disc_probs, a->disc_logits,
                                a->disc_target, NULL, -1, rows, N_MOD, NULL);
+  a->adv_ce = l->adv;
   l->total += c->w_adv * l->adv;
 }
 
@@ -1078,8 +1089,9 @@ adv_backward (MmdnnModel *m)
   memset (a->ddisc_r, 0, sizeof (float) * rows * hd);
   memset (a->ddisc_h, 0, sizeof (float) * rows * hd);
   memset (a->ddisc_in, 0, sizeof (float) * rows * d);
-  mmdnn_cross_entropy_backward (a->ddisc_logits, c->w_adv, a->disc_probs,
-                                a->disc_target, NULL, -1, rows, N_MOD);
+  mmdnn_cross_entropy_backward (a->ddisc_logits, c->w_adv * a->share_adv,
+                                a->disc_probs, a->disc_target, NULL, -1, rows,
+                                N_MOD);
   mmdnn_linear_backward (a->ddisc_r, m->disc2.weight->grad,
                          m->disc2.bias->grad, a->ddisc_logits, a->disc_r,
                          m->disc2.weight->value, rows, hd, N_MOD);
@@ -1126,6 +1138,7 @@ nce_forward (MmdnnModel *m, MmdnnLosses *l)
     a->nce_pairs++;
   }
   l->nce = a->nce_pairs > 0 ? (float) (sum / a->nce_pairs) : 0.0f;
+  a->nce_loss = l->nce;
   l->total += c->w_nce * l->nce;
 }
 
@@ -1145,7 +1158,8 @@ nce_backward (MmdnnModel *m)
     memset (a->dnce_a, 0, sizeof (float) * cnt * d);
     memset (a->dnce_b, 0, sizeof (float) * cnt * d);
     mmdnn_info_nce_backward (a->dnce_a, a->dnce_b,
-                             c->w_nce / (float) a->nce_pairs, a->nce_ws[p],
+                             c->w_nce / (float) a->nce_pairs * a->share_nce,
+                             a->nce_ws[p],
                              a->nce_a[p], a->nce_b[p], c->nce_tau, cnt, d);
     for (int64_t r = 0; r < cnt; r++) {
       float *da = a->dsumm + (a->nce_idx[p][r] * N_MOD + mm) * d;
@@ -1170,6 +1184,9 @@ model_run (MmdnnModel *m, const MmdnnBatch *b, gboolean train,
   MmdnnLosses l;
 
   memset (&l, 0, sizeof (l));
+  memset (a->task_ce, 0, sizeof (a->task_ce));
+  memset (a->aux_ce, 0, sizeof (a->aux_ce));
+  a->adv_ce = a->nce_loss = 0.0f;
   a->n = 0;
   a->train = FALSE;
   a->mixed = b->labels_b != NULL;
@@ -1240,23 +1257,14 @@ mmdnn_model_forward (MmdnnModel *m, const MmdnnBatch *b, gboolean train,
 
 /* ---------------------------------------------------------------- backward */
 
-void
-mmdnn_model_backward (MmdnnModel *m)
+/* The gradients of the last train forward's loss, each term weighted by
+ * its share (a->share_*, a->aux_div). */
+static void
+backward_run (MmdnnModel *m)
 {
-  MmdnnModelActs *a;
-  const MmdnnModelConfig *c;
-  int64_t n, d;
-
-  g_return_if_fail (m != NULL);
-  a = m->acts;
-  c = m->config;
-  if (a->n < 1 || !a->train) {
-    mmdnn_log (MMDNN_LOG_ERROR, "model backward: no training forward to "
-               "differentiate; ignored");
-    return;
-  }
-  n = a->n;
-  d = c->fusion.dim;
+  MmdnnModelActs *a = m->acts;
+  const MmdnnModelConfig *c = m->config;
+  int64_t n = a->n, d = c->fusion.dim;
 
   mmdnn_param_set_zero_grad (m->params);
   memset (a->dfused, 0, sizeof (float) * n * d);
@@ -1274,6 +1282,143 @@ mmdnn_model_backward (MmdnnModel *m)
   heads_backward (m);           /* → dfused */
   fusion_backward (m);          /* dfused, dsumm → dtok */
   encoders_backward (m);        /* dtok (+ recon) → encoder weights */
+}
+
+static gboolean
+have_train_forward (const MmdnnModel *m)
+{
+  return m->acts->n >= 1 && m->acts->train;
+}
+
+void
+mmdnn_model_backward (MmdnnModel *m)
+{
+  MmdnnModelActs *a;
+
+  g_return_if_fail (m != NULL);
+  a = m->acts;
+  if (!have_train_forward (m)) {
+    mmdnn_log (MMDNN_LOG_ERROR, "model backward: no training forward to "
+               "differentiate; ignored");
+    return;
+  }
+  /* the whole batch: every term at its full weight */
+  for (int t = 0; t < MMDNN_MAX_TASKS; t++)
+    a->share_task[t] = 1.0f;
+  for (int mod = 0; mod < N_MOD; mod++)
+    a->share_aux[mod] = a->share_recon[mod] = 1.0f;
+  a->share_adv = a->share_nce = 1.0f;
+  a->aux_div = a->aux_mods;
+  backward_run (m);
+}
+
+gboolean
+mmdnn_model_loss_counts (const MmdnnModel *m, MmdnnLossCounts *counts,
+                         GError **error)
+{
+  const MmdnnModelActs *a;
+  const MmdnnModelConfig *c;
+
+  MMDNN_CHECK_NOT_NULL (m, error, FALSE);
+  MMDNN_CHECK_NOT_NULL (counts, error, FALSE);
+  MMDNN_CHECK (have_train_forward (m), error, FALSE,
+               "model loss counts: no training forward to count");
+  a = m->acts;
+  c = m->config;
+  memset (counts, 0, sizeof (*counts));
+  counts->samples = a->n;
+  for (int t = 0; t < c->n_tasks; t++)
+    for (int64_t i = 0; i < a->n; i++)
+      counts->task[t] += a->lab[t][i] >= 0;
+  for (int mod = 0; mod < N_MOD; mod++) {
+    counts->present[mod] = a->count[mod];
+    for (int64_t r = 0; r < a->count[mod]; r++)
+      counts->aux[mod] += a->lab[0][a->idx[mod][r]] >= 0;
+  }
+  if (c->has[MMDNN_MODALITY_TEXT])
+    for (int64_t r = 0; r < a->n * c->fusion.tokens[MMDNN_MODALITY_TEXT]; r++)
+      counts->text_words += a->mask[r] != 0.0f;
+  counts->adv = c->w_adv > 0.0f ? a->disc_rows : 0;
+  return TRUE;
+}
+
+/* mine / total, exactly 1 when they are equal */
+static float
+share_of (int64_t mine, int64_t total)
+{
+  return total > 0 ? (float) ((double) mine / (double) total) : 0.0f;
+}
+
+/* Each term of the last train forward times its share, summed as
+ * model_run sums the whole batch's (so one process's share is its loss,
+ * bit for bit). */
+static void
+losses_share (const MmdnnModel *m, MmdnnLosses *l)
+{
+  const MmdnnModelActs *a = m->acts;
+  const MmdnnModelConfig *c = m->config;
+
+  memset (l, 0, sizeof (*l));
+  for (int t = 0; t < c->n_tasks; t++) {
+    l->task[t] = a->task_ce[t] * a->share_task[t];
+    l->total += c->tasks[t].weight * l->task[t];
+  }
+  if (c->w_aux > 0.0f) {
+    double sum = 0.0;
+    for (int mod = 0; mod < N_MOD; mod++)
+      if (a->count[mod] > 0)
+        sum += a->aux_ce[mod] * a->share_aux[mod];
+    l->aux = a->aux_div > 0 ? (float) (sum / a->aux_div) : 0.0f;
+    l->total += c->w_aux * l->aux;
+  }
+  if (c->w_recon > 0.0f) {
+    l->recon = a->recon[0] * a->share_recon[0]
+        + a->recon[1] * a->share_recon[1] + a->recon[2] * a->share_recon[2];
+    l->total += c->w_recon * l->recon;
+  }
+  if (c->w_adv > 0.0f) {
+    l->adv = a->adv_ce * a->share_adv;
+    l->total += c->w_adv * l->adv;
+  }
+  if (c->w_nce > 0.0f) {
+    l->nce = a->nce_loss * a->share_nce;
+    l->total += c->w_nce * l->nce;
+  }
+}
+
+gboolean
+mmdnn_model_backward_shared (MmdnnModel *m, const MmdnnLossCounts *total,
+                             MmdnnLosses *share, GError **error)
+{
+  MmdnnModelActs *a;
+  MmdnnLossCounts mine;
+  const int64_t *tv = (const int64_t *) total, *mv = (const int64_t *) &mine;
+
+  MMDNN_CHECK_NOT_NULL (total, error, FALSE);
+  if (!mmdnn_model_loss_counts (m, &mine, error))
+    return FALSE;
+  for (int i = 0; i < MMDNN_LOSS_COUNTS_LEN; i++)
+    MMDNN_CHECK (tv[i] >= mv[i], error, FALSE, "model backward: count %d of "
+                 "the whole batch (%" G_GINT64_FORMAT ") is below the "
+                 "slice's own (%" G_GINT64_FORMAT ")", i, tv[i], mv[i]);
+  a = m->acts;
+  for (int t = 0; t < MMDNN_MAX_TASKS; t++)
+    a->share_task[t] = share_of (mine.task[t], total->task[t]);
+  a->aux_div = 0;
+  for (int mod = 0; mod < N_MOD; mod++) {
+    a->share_aux[mod] = share_of (mine.aux[mod], total->aux[mod]);
+    a->share_recon[mod] = mod == MMDNN_MODALITY_TEXT
+        ? share_of (mine.text_words, total->text_words)
+        : share_of (mine.present[mod], total->present[mod]);
+    a->aux_div += m->config->has[mod] && total->present[mod] > 0;
+  }
+  a->share_adv = share_of (mine.adv, total->adv);
+  /* InfoNCE couples the slice's samples: weighted by its share of them */
+  a->share_nce = share_of (mine.samples, total->samples);
+  backward_run (m);
+  if (share != NULL)
+    losses_share (m, share);
+  return TRUE;
 }
 
 /* ---------------------------------------------------------------- update */
@@ -1323,6 +1468,25 @@ argmax (const float *x, int64_t n)
     if (x[k] > x[best])
       best = k;
   return best;
+}
+
+void
+mmdnn_outputs_score (const MmdnnModelConfig *c, const MmdnnOutputs *out,
+                     const int32_t *labels, int64_t n, int64_t *correct,
+                     int64_t *count)
+{
+  g_return_if_fail (c != NULL && out != NULL && labels != NULL);
+  g_return_if_fail (correct != NULL && count != NULL);
+  for (int t = 0; t < c->n_tasks; t++)
+    for (int64_t i = 0; i < n; i++) {
+      int32_t label = labels[i * c->n_tasks + t];
+      int64_t ct = c->tasks[t].n_classes;
+
+      if (label < 0)
+        continue;
+      correct[t] += argmax (out->probs[t] + i * ct, ct) == label;
+      count[t]++;
+    }
 }
 
 /* Packs the samples of @b that keep a present modality under @abl into

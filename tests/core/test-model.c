@@ -532,6 +532,154 @@ test_inference (void)
   mmdnn_model_config_free (c);
 }
 
+/* ---------------------------------------------------------------- data parallel */
+
+/* Six samples: presence all, no audio, no video, no text, only text, all;
+ * text cues of 1..6 words; unknown labels in samples 1 (task 0) and 4
+ * (task 1). */
+static MmdnnBatch *
+parallel_batch (const MmdnnModelConfig *c)
+{
+  static const float pres[6][3] = {
+    { 1, 1, 1 }, { 1, 0, 1 }, { 0, 1, 1 }, { 1, 1, 0 }, { 0, 0, 1 }, { 1, 1, 1 }
+  };
+  MmdnnBatch *b = random_batch (c, 6, 13);
+
+  memcpy (b->presence, pres, sizeof (pres));
+  b->labels[1 * 2 + 0] = -1;
+  b->labels[4 * 2 + 1] = -1;
+  return b;
+}
+
+/* samples [off, off + n) of @b as a batch of their own */
+static MmdnnBatch *
+slice_batch (const MmdnnModelConfig *c, const MmdnnBatch *b, int64_t off,
+             int64_t n)
+{
+  MmdnnBatch *s = mmdnn_batch_new (c, n, NULL);
+  int64_t sv = input_size (c, 0), sa = input_size (c, 1), st = input_size (c, 2);
+
+  memcpy (s->video, b->video + off * sv, sizeof (float) * n * sv);
+  memcpy (s->audio, b->audio + off * sa, sizeof (float) * n * sa);
+  memcpy (s->text_ids, b->text_ids + off * st, sizeof (int32_t) * n * st);
+  memcpy (s->presence, b->presence + off * N_MOD, sizeof (float) * n * N_MOD);
+  memcpy (s->labels, b->labels + off * c->n_tasks,
+          sizeof (int32_t) * n * c->n_tasks);
+  return s;
+}
+
+/* The batch in three slices (4, 1 with text alone, 1): the slices' shares
+ * of the gradient and of every loss term sum to the whole batch's. All
+ * terms on but InfoNCE, which couples the samples of a slice. */
+static void
+test_backward_shared_sums (void)
+{
+  static const int64_t off[] = { 0, 4, 5, 6 };
+  MmdnnModelConfig *c = tiny_config (TRUE, TRUE, TRUE);
+  MmdnnModel *m;
+  MmdnnBatch *b;
+  MmdnnLossCounts k[3], total;
+  MmdnnLosses whole, part, sum;
+  GError *err = NULL;
+  float *g_whole;
+  double *g_sum, max_diff = 0.0, max_g = 0.0;
+
+  c->w_nce = 0.0f;
+  m = mmdnn_model_new (c, 5, 6, &err);
+  g_assert_no_error (err);
+  b = parallel_batch (c);
+  g_assert_true (mmdnn_model_forward (m, b, TRUE, NULL, &whole, NULL));
+  mmdnn_model_backward (m);
+  g_whole = param_copy (m, TRUE);
+  g_assert_true (mmdnn_model_loss_counts (m, &total, &err));
+  g_assert_no_error (err);
+  g_assert_cmpint (total.samples, ==, 6);
+  g_assert_cmpint (total.present[0], ==, 4);
+  g_assert_cmpint (total.present[1], ==, 4);
+  g_assert_cmpint (total.present[2], ==, 5);
+  g_assert_cmpint (total.task[0], ==, 5);
+  g_assert_cmpint (total.task[1], ==, 5);
+  g_assert_cmpint (total.aux[0], ==, 3);     /* video: 0, 1, 3, 5; 1 unknown */
+  g_assert_cmpint (total.text_words, >, 5);
+  g_assert_cmpint (total.adv, ==, 4 * 4 + 4 * 4 + total.text_words);
+
+  /* the counts of the slices sum to the whole batch's */
+  memset (&total, 0, sizeof (total));
+  for (int s = 0; s < 3; s++) {
+    MmdnnBatch *sl = slice_batch (c, b, off[s], off[s + 1] - off[s]);
+    g_assert_true (mmdnn_model_forward (m, sl, TRUE, NULL, NULL, NULL));
+    g_assert_true (mmdnn_model_loss_counts (m, &k[s], NULL));
+    for (int i = 0; i < MMDNN_LOSS_COUNTS_LEN; i++)
+      ((int64_t *) &total)[i] += ((int64_t *) &k[s])[i];
+    mmdnn_batch_free (sl);
+  }
+  g_assert_cmpint (total.samples, ==, 6);
+  g_assert_cmpint (k[1].present[0], ==, 0);
+  g_assert_cmpint (total.present[2], ==, 5);
+
+  g_sum = g_new0 (double, m->params->numel);
+  memset (&sum, 0, sizeof (sum));
+  for (int s = 0; s < 3; s++) {
+    MmdnnBatch *sl = slice_batch (c, b, off[s], off[s + 1] - off[s]);
+    g_assert_true (mmdnn_model_forward (m, sl, TRUE, NULL, NULL, NULL));
+    g_assert_true (mmdnn_model_backward_shared (m, &total, &part, &err));
+    g_assert_no_error (err);
+    for (int64_t i = 0; i < m->params->numel; i++)
+      g_sum[i] += m->params->grads[i];
+    sum.total += part.total;
+    sum.task[0] += part.task[0];
+    sum.task[1] += part.task[1];
+    sum.aux += part.aux;
+    sum.recon += part.recon;
+    sum.adv += part.adv;
+    mmdnn_batch_free (sl);
+  }
+  for (int64_t i = 0; i < m->params->numel; i++) {
+    max_diff = MAX (max_diff, fabs (g_sum[i] - g_whole[i]));
+    max_g = MAX (max_g, fabs (g_whole[i]));
+  }
+  g_test_message ("max |Σ slices − whole| = %g (max |g| %g)", max_diff, max_g);
+  g_assert_cmpfloat (max_g, >, 1e-3);
+  g_assert_cmpfloat (max_diff, <=, 1e-5 * max_g);
+  g_assert_cmpfloat (fabsf (sum.total - whole.total), <=, 1e-5f * whole.total);
+  g_assert_cmpfloat (fabsf (sum.task[0] - whole.task[0]), <=, 1e-5f);
+  g_assert_cmpfloat (fabsf (sum.task[1] - whole.task[1]), <=, 1e-5f);
+  g_assert_cmpfloat (fabsf (sum.aux - whole.aux), <=, 1e-5f);
+  g_assert_cmpfloat (fabsf (sum.recon - whole.recon), <=, 1e-5f);
+  g_assert_cmpfloat (fabsf (sum.adv - whole.adv), <=, 1e-5f);
+  g_free (g_sum);
+  g_free (g_whole);
+  mmdnn_batch_free (b);
+  mmdnn_model_free (m);
+  mmdnn_model_config_free (c);
+}
+
+/* One slice that is the whole batch (InfoNCE on too): exactly
+ * mmdnn_model_backward, the share exactly the losses. */
+static void
+test_backward_shared_whole (void)
+{
+  MmdnnModel *m = tiny_model (TRUE, TRUE, TRUE, 6);
+  MmdnnBatch *b = parallel_batch (m->config);
+  MmdnnLossCounts own;
+  MmdnnLosses l, share;
+  float *g;
+
+  g_assert_cmpfloat (m->config->w_nce, >, 0.0f);
+  g_assert_true (mmdnn_model_forward (m, b, TRUE, NULL, &l, NULL));
+  mmdnn_model_backward (m);
+  g = param_copy (m, TRUE);
+  g_assert_true (mmdnn_model_loss_counts (m, &own, NULL));
+  g_assert_true (mmdnn_model_backward_shared (m, &own, &share, NULL));
+  g_assert_cmpmem (g, m->params->numel * sizeof (float), m->params->grads,
+                   m->params->numel * sizeof (float));
+  g_assert_cmpmem (&l, sizeof (l), &share, sizeof (share));
+  g_assert_cmpfloat (l.nce, >, 0.0f);
+  g_free (g);
+  mmdnn_batch_free (b);
+  mmdnn_model_free (m);
+}
+
 /* ---------------------------------------------------------------- training */
 
 static void
@@ -1106,6 +1254,59 @@ test_evaluate_bad_n (Fixture *f, gconstpointer data)
     mmdnn_eval_result_clear (&res[a]);
 }
 
+static void
+test_loss_counts_no_forward_n (Fixture *f, gconstpointer data)
+{
+  MmdnnLossCounts k;
+  GError *err = NULL;
+
+  (void) data;
+  g_assert_false (mmdnn_model_loss_counts (f->m, &k, &err));
+  g_assert_error (err, MMDNN_ERROR, MMDNN_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&err);
+  /* an inference forward is not one either */
+  g_assert_true (mmdnn_model_forward (f->m, f->b, FALSE, NULL, NULL, NULL));
+  g_assert_false (mmdnn_model_loss_counts (f->m, &k, &err));
+  g_assert_error (err, MMDNN_ERROR, MMDNN_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&err);
+  g_assert_false (mmdnn_model_loss_counts (f->m, NULL, &err));
+  g_assert_error (err, MMDNN_ERROR, MMDNN_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&err);
+  g_assert_false (mmdnn_model_loss_counts (NULL, &k, &err));
+  g_assert_error (err, MMDNN_ERROR, MMDNN_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&err);
+}
+
+/* Totals below the slice's own counts (a summing bug) are refused and the
+ * gradients left as they were. */
+static void
+test_backward_shared_bad_total_n (Fixture *f, gconstpointer data)
+{
+  MmdnnLossCounts own = { 0 }, bad;
+  GError *err = NULL;
+
+  (void) data;
+  g_assert_false (mmdnn_model_backward_shared (f->m, &own, NULL, &err));
+  g_assert_error (err, MMDNN_ERROR, MMDNN_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&err);
+  g_assert_true (mmdnn_model_forward (f->m, f->b, TRUE, NULL, NULL, NULL));
+  g_assert_true (mmdnn_model_loss_counts (f->m, &own, NULL));
+  f->m->params->grads[0] = 42.0f;
+  for (int i = 0; i < MMDNN_LOSS_COUNTS_LEN; i++) {
+    bad = own;
+    if (((int64_t *) &own)[i] == 0)
+      continue;
+    ((int64_t *) &bad)[i]--;
+    g_assert_false (mmdnn_model_backward_shared (f->m, &bad, NULL, &err));
+    g_assert_error (err, MMDNN_ERROR, MMDNN_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&err);
+  }
+  g_assert_false (mmdnn_model_backward_shared (f->m, NULL, NULL, &err));
+  g_assert_error (err, MMDNN_ERROR, MMDNN_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&err);
+  g_assert_cmpfloat (f->m->params->grads[0], ==, 42.0f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1123,6 +1324,8 @@ main (int argc, char **argv)
   g_test_add_func ("/model/missing-input-ignored", test_missing_input_ignored);
   g_test_add_func ("/model/inference", test_inference);
   g_test_add_func ("/model/train-lowers-loss", test_train_lowers_loss);
+  g_test_add_func ("/model/backward-shared-sums", test_backward_shared_sums);
+  g_test_add_func ("/model/backward-shared-whole", test_backward_shared_whole);
   g_test_add_func ("/model/evaluate-ablations", test_evaluate_ablations);
   g_test_add_func ("/model/fusion-xor", test_fusion_xor);
   g_test_add_func ("/model/fusion-noise-weight", test_fusion_noise_weight);
@@ -1150,5 +1353,8 @@ main (int argc, char **argv)
   ADD_F ("/model/update-nonfinite_n", test_update_nonfinite_n);
   ADD_F ("/model/train-step-bad-batch_n", test_train_step_bad_batch_n);
   ADD_F ("/model/evaluate-bad_n", test_evaluate_bad_n);
+  ADD_F ("/model/loss-counts-no-forward_n", test_loss_counts_no_forward_n);
+  ADD_F ("/model/backward-shared-bad-total_n",
+         test_backward_shared_bad_total_n);
   return g_test_run ();
 }

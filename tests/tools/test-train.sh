@@ -22,21 +22,8 @@ PY=/usr/bin/python3
 . "$(dirname "$0")/tap.sh"
 
 DS=$TMP/ds
-cat >"$TMP/tiny.json" <<'JSON'
-{"model_id": "tiny-train-test",
- "preprocessing": {"text": {"buckets": 4096}},
- "encoders": {
-   "video": {"ae_width": 4, "ae_latent": 8, "ms_width": 4, "ms_width2": 8,
-             "ms_width3": 8, "use_sal": false},
-   "audio": {"ae_width": 4, "ae_latent": 8, "ms_width": 4, "ms_width2": 8,
-             "ms_width3": 8, "use_sal": false},
-   "text": {"embed": 16, "ae_latent": 8, "ms_width": 8, "ms_width2": 8,
-            "use_sal": false}},
- "fusion": {"dim": 32, "attn_hidden": 16},
- "loss": {"disc_hidden": 16},
- "virtual_data": {"mixup_alpha": 0},
- "optim": {"lr": 0.01}}
-JSON
+# the small config of the tools tests (also the base of tests/mpi's)
+cp "$(dirname "$0")/tiny.json" "$TMP/tiny.json"
 TRAIN="$MMDNN train $DS --config $TMP/tiny.json --batch 8 --seed 3"
 
 # ---- positive ---------------------------------------------------------------

@@ -195,6 +195,66 @@ MMDNN_API gboolean mmdnn_model_update (MmdnnModel *m, GError **error);
 MMDNN_API gboolean mmdnn_model_train_step (MmdnnModel *m, const MmdnnBatch *b,
                                            MmdnnLosses *losses, GError **error);
 
+/* ---------------------------------------------------------- data parallel
+ *
+ * A global batch split into slices, one per process, trains as the whole
+ * batch does in one process when every process divides its loss terms by
+ * the counts of the whole batch instead of its slice's, and the processes'
+ * gradients are summed. Each term of the objective is a mean over
+ * something counted: labelled samples per task, per auxiliary head the
+ * labelled samples with its modality present (and the mean over the
+ * modalities present in the batch), the present samples of each image
+ * encoder's reconstruction, the real words of the text encoder's, the
+ * discriminator's token rows. So, after the train forward of its slice:
+ *
+ *   mmdnn_model_loss_counts (m, &mine, &err);
+ *   ... sum the counts over the processes into total ...
+ *   mmdnn_model_backward_shared (m, &total, &share, &err);
+ *   ... sum the gradient slabs (and the shares) over the processes ...
+ *   mmdnn_model_update (m, &err);      (the same update everywhere)
+ *
+ * Exact, up to floating-point rounding, for every term but those that
+ * couple the samples of a batch: InfoNCE takes its negatives from the
+ * slice (its weight is the slice's share of the samples), and virtual data
+ * (mixup pairs, within-class recombination) draws partners within it. With
+ * the slice's own counts (one process) it is mmdnn_model_backward, bit for
+ * bit.
+ */
+typedef struct {
+  int64_t samples;
+  int64_t present[MMDNN_N_MODALITIES];  /* samples with the modality      */
+  int64_t task[MMDNN_MAX_TASKS];        /* samples with a known label     */
+  int64_t aux[MMDNN_N_MODALITIES];      /* present, known task-0 label    */
+  int64_t text_words;                   /* real words of the present cues */
+  int64_t adv;                          /* discriminator token rows       */
+} MmdnnLossCounts;
+
+/* The counts are int64_t only, in this order, to be summed as an array. */
+#define MMDNN_LOSS_COUNTS_LEN ((int) (sizeof (MmdnnLossCounts) / sizeof (int64_t)))
+
+/* The counts of the last train forward's (virtual-data-augmented) batch.
+ * Errors: no train forward before. */
+MMDNN_API gboolean mmdnn_model_loss_counts (const MmdnnModel *m,
+                                            MmdnnLossCounts *counts,
+                                            GError **error);
+/* mmdnn_model_backward of the slice's share of the loss of a batch whose
+ * counts are @total; @share (may be NULL) gets the share of each loss term
+ * (the shares of all slices sum to the whole batch's losses). Errors: no
+ * train forward, a count of @total below the slice's own (the gradients
+ * are then left as they were). */
+MMDNN_API gboolean mmdnn_model_backward_shared (MmdnnModel *m,
+                                                const MmdnnLossCounts *total,
+                                                MmdnnLosses *share,
+                                                GError **error);
+
+/* Scores a forward's predictions: per task t, the samples of @labels
+ * (N, n_tasks; −1 = unknown) with a known label are added to count[t],
+ * those whose most probable class in @out is that label to correct[t]. */
+MMDNN_API void mmdnn_outputs_score (const MmdnnModelConfig *c,
+                                    const MmdnnOutputs *out,
+                                    const int32_t *labels, int64_t n,
+                                    int64_t *correct, int64_t *count);
+
 /* Evaluation with ablations: the full input, each modality alone, each one
  * missing. A sample is counted in an ablation only if at least one of its
  * present modalities survives it. */
