@@ -41,6 +41,8 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <string.h>
+
 #include "gstmmdnnfeaturespad.h"
 #include "gstmmdnnutils.h"
 
@@ -501,6 +503,40 @@ gst_mmdnn_features_pad_select (GstMmdnnFeaturesPad *pad, GstClockTime ws,
       GST_TIME_FORMAT " – %" GST_TIME_FORMAT, GST_TIME_ARGS (ws),
       GST_TIME_ARGS (slot->start), GST_TIME_ARGS (slot->end));
   return slot;
+}
+
+void
+gst_mmdnn_features_pads_take (GstAggregatorPad **pads, guint n,
+    GstClockTime ws, GstClockTime we, float *mask, GstMmdnnWindowTake *take)
+{
+  memset (take, 0, sizeof (*take));
+  for (int m = 0; m < MMDNN_N_MODALITIES; m++)
+    take->age[m] = GST_CLOCK_TIME_NONE;
+  for (guint p = 0; p < n; p++) {
+    GstMmdnnFeaturesPad *pad;
+    const GstMmdnnWindowSlot *slot;
+    int m;
+
+    if (!GST_IS_MMDNN_FEATURES_PAD (pads[p]))
+      continue;
+    pad = GST_MMDNN_FEATURES_PAD (pads[p]);
+    m = pad->modality;
+    if (m < 0 || m >= MMDNN_N_MODALITIES)
+      continue;
+    slot = gst_mmdnn_features_pad_select (pad, ws, we, &take->age[m]);
+    if (slot == NULL)
+      continue;
+    take->pads[m] = pads[p];
+    take->slots[m] = slot;
+    take->tokens[m] = slot->data;
+    take->presence[m] = 1.0f;
+    /* only a text cue pads its tokens: the others have no mask */
+    if (m == MMDNN_MODALITY_TEXT) {
+      mmdnn_tokens_mask (slot->data, pad->tokens, pad->dim, mask);
+      take->masks[m] = mask;
+    }
+    take->any = TRUE;
+  }
 }
 
 /* --------------------------------------------------------- child proxy */

@@ -126,6 +126,12 @@ const GstMmdnnWindowSlot *gst_mmdnn_features_pad_select
     (GstMmdnnFeaturesPad *pad, GstClockTime ws, GstClockTime we,
     GstClockTime *age);
 
+/* For an element's emit: fills @take with what window [ws, we) takes from
+ * the features pads among @pads (pads of other types are skipped); a text
+ * cue's mask goes to @mask (as many floats as the model's most tokens). */
+void gst_mmdnn_features_pads_take (GstAggregatorPad **pads, guint n,
+    GstClockTime ws, GstClockTime we, float *mask, GstMmdnnWindowTake *take);
+
 /* ------------------------------------------------------ child proxy */
 
 /* GstChildProxy over an element's sink pads, so that gst-launch can set

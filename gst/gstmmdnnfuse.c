@@ -284,8 +284,6 @@ static gboolean gst_mmdnn_fuse_sink_query (GstAggregator *agg,
     GstAggregatorPad *aggpad, GstQuery *query);
 static GstFlowReturn gst_mmdnn_fuse_update_src_caps (GstAggregator *agg,
     GstCaps *caps, GstCaps **ret);
-static GstCaps *gst_mmdnn_fuse_fixate_src_caps (GstAggregator *agg,
-    GstCaps *caps);
 static gboolean gst_mmdnn_fuse_negotiated_src_caps (GstAggregator *agg,
     GstCaps *caps);
 static gboolean gst_mmdnn_fuse_propose_allocation (GstAggregator *agg,
@@ -446,7 +444,7 @@ gst_mmdnn_fuse_class_init (GstMmdnnFuseClass *klass)
   agg_class->update_src_caps =
       GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_update_src_caps);
   agg_class->fixate_src_caps =
-      GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_fixate_src_caps);
+      GST_DEBUG_FUNCPTR (gst_mmdnn_window_fixate_src_caps);
   agg_class->negotiated_src_caps =
       GST_DEBUG_FUNCPTR (gst_mmdnn_fuse_negotiated_src_caps);
   agg_class->propose_allocation =
@@ -636,40 +634,8 @@ static GstFlowReturn
 gst_mmdnn_fuse_update_src_caps (GstAggregator *agg, GstCaps *downstream,
     GstCaps **ret)
 {
-  GstMmdnnFuse *self = GST_MMDNN_FUSE (agg);
-  GstCaps *ours;
-
-  GST_OBJECT_LOCK (self);
-  if (self->config == NULL) {
-    GST_OBJECT_UNLOCK (self);
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
-  ours = gst_caps_new_simple ("text/x-raw", "format", G_TYPE_STRING, "utf8",
-      NULL);
-  gst_caps_append (ours, gst_mmdnn_features_caps_new
-      (GST_MMDNN_MODALITY_FUSED, 1, (gint) self->config->fusion.dim,
-          self->config->model_id));
-  GST_OBJECT_UNLOCK (self);
-
-  *ret = gst_caps_intersect_full (downstream, ours, GST_CAPS_INTERSECT_FIRST);
-  gst_caps_unref (ours);
-  GST_DEBUG_OBJECT (self, "downstream %" GST_PTR_FORMAT " → %" GST_PTR_FORMAT,
-      downstream, *ret);
-  if (gst_caps_is_empty (*ret)) {
-    GST_WARNING_OBJECT (self, "downstream takes neither text nor the fused "
-        "features: %" GST_PTR_FORMAT, downstream);
-    gst_caps_replace (ret, NULL);
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
-  return GST_FLOW_OK;
-}
-
-/* Downstream's first choice. */
-static GstCaps *
-gst_mmdnn_fuse_fixate_src_caps (GstAggregator *agg, GstCaps *caps)
-{
-  caps = gst_caps_truncate (caps);
-  return gst_caps_fixate (caps);
+  return gst_mmdnn_window_update_src_caps (agg,
+      &GST_MMDNN_FUSE (agg)->config, downstream, ret);
 }
 
 static gboolean
@@ -677,8 +643,7 @@ gst_mmdnn_fuse_negotiated_src_caps (GstAggregator *agg, GstCaps *caps)
 {
   GstMmdnnFuse *self = GST_MMDNN_FUSE (agg);
 
-  self->out_text = gst_structure_has_name (gst_caps_get_structure (caps, 0),
-      "text/x-raw");
+  self->out_text = gst_mmdnn_window_caps_are_text (caps);
   GST_INFO_OBJECT (self, "output %" GST_PTR_FORMAT, caps);
   return TRUE;
 }
@@ -704,63 +669,13 @@ fuse_emit (GstAggregator *agg, GstAggregatorPad **pads, guint n,
 {
   GstMmdnnFuse *self = GST_MMDNN_FUSE (agg);
   GstClockTime dur = MIN (self->clock.window, self->clock.hop);
-  GstClockTime age[MMDNN_N_MODALITIES];
-  const float *tokens[MMDNN_N_MODALITIES] = { NULL, };
-  const float *masks[MMDNN_N_MODALITIES] = { NULL, };
-  float presence[MMDNN_N_MODALITIES] = { 0, };
-  GstMmdnnModelSnapshot *snap;
-  MmdnnOutputs out;
-  GError *err = NULL;
-  GstFlowReturn ret;
-  gboolean any = FALSE;
+  GstMmdnnWindowTake take;
 
-  for (int m = 0; m < MMDNN_N_MODALITIES; m++)
-    age[m] = GST_CLOCK_TIME_NONE;
-  for (guint p = 0; p < n; p++) {
-    GstMmdnnFeaturesPad *pad = GST_MMDNN_FEATURES_PAD (pads[p]);
-    const GstMmdnnWindowSlot *slot;
-    int m = pad->modality;
-
-    if (m < 0 || m >= MMDNN_N_MODALITIES)
-      continue;
-    slot = gst_mmdnn_features_pad_select (pad, ws, we, &age[m]);
-    if (slot == NULL)
-      continue;
-    tokens[m] = slot->data;
-    presence[m] = 1.0f;
-    if (m == MMDNN_MODALITY_TEXT) {
-      mmdnn_tokens_mask (slot->data, pad->tokens, pad->dim, self->mask);
-      masks[m] = self->mask;
-    }
-    any = TRUE;
-  }
-  if (!any)
+  gst_mmdnn_features_pads_take (pads, n, ws, we, self->mask, &take);
+  if (!take.any)
     return gst_mmdnn_window_push_gap (agg, ws, dur);
-
-  snap = gst_mmdnn_model_entry_snapshot (self->entry);
-  if (!mmdnn_fuse_stage_fits (self->stage, snap->model)) {
-    GST_INFO_OBJECT (self, "model version %" G_GUINT64_FORMAT " has other "
-        "sizes: new activations", snap->version);
-    mmdnn_fuse_stage_free (self->stage);
-    self->stage = mmdnn_fuse_stage_new (snap->model, 1, &err);
-    if (self->stage == NULL)
-      goto failed;
-  }
-  if (!mmdnn_fuse_stage_run (self->stage, snap->model, tokens, masks,
-          presence, 1, &out, &err))
-    goto failed;
-
-  ret = gst_mmdnn_window_finish_result (agg, snap->model->config,
-      snap->version, &out, presence, age, ws, self->clock.window, dur,
-      self->out_text);
-  gst_mmdnn_model_snapshot_unref (snap);
-  return ret;
-
-failed:
-  gst_mmdnn_post_error (GST_ELEMENT (self), err, self->model_name);
-  g_clear_error (&err);
-  gst_mmdnn_model_snapshot_unref (snap);
-  return GST_FLOW_ERROR;
+  return gst_mmdnn_window_classify (agg, self->entry, &self->stage, &take,
+      ws, self->clock.window, dur, self->out_text, self->model_name);
 }
 
 static const GstMmdnnWindowFuncs window_funcs = {

@@ -635,8 +635,6 @@ static gboolean gst_mmdnn_train_sink_query (GstAggregator *agg,
     GstAggregatorPad *aggpad, GstQuery *query);
 static GstFlowReturn gst_mmdnn_train_update_src_caps (GstAggregator *agg,
     GstCaps *caps, GstCaps **ret);
-static GstCaps *gst_mmdnn_train_fixate_src_caps (GstAggregator *agg,
-    GstCaps *caps);
 static gboolean gst_mmdnn_train_negotiated_src_caps (GstAggregator *agg,
     GstCaps *caps);
 static gboolean gst_mmdnn_train_propose_allocation (GstAggregator *agg,
@@ -1221,7 +1219,7 @@ gst_mmdnn_train_class_init (GstMmdnnTrainClass *klass)
   agg_class->update_src_caps =
       GST_DEBUG_FUNCPTR (gst_mmdnn_train_update_src_caps);
   agg_class->fixate_src_caps =
-      GST_DEBUG_FUNCPTR (gst_mmdnn_train_fixate_src_caps);
+      GST_DEBUG_FUNCPTR (gst_mmdnn_window_fixate_src_caps);
   agg_class->negotiated_src_caps =
       GST_DEBUG_FUNCPTR (gst_mmdnn_train_negotiated_src_caps);
   agg_class->propose_allocation =
@@ -2108,37 +2106,8 @@ static GstFlowReturn
 gst_mmdnn_train_update_src_caps (GstAggregator *agg, GstCaps *downstream,
     GstCaps **ret)
 {
-  GstMmdnnTrain *self = GST_MMDNN_TRAIN (agg);
-  GstCaps *ours;
-
-  GST_OBJECT_LOCK (self);
-  if (self->config == NULL) {
-    GST_OBJECT_UNLOCK (self);
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
-  ours = gst_caps_new_simple ("text/x-raw", "format", G_TYPE_STRING, "utf8",
-      NULL);
-  gst_caps_append (ours, gst_mmdnn_features_caps_new
-      (GST_MMDNN_MODALITY_FUSED, 1, (gint) self->config->fusion.dim,
-          self->config->model_id));
-  GST_OBJECT_UNLOCK (self);
-
-  *ret = gst_caps_intersect_full (downstream, ours, GST_CAPS_INTERSECT_FIRST);
-  gst_caps_unref (ours);
-  if (gst_caps_is_empty (*ret)) {
-    GST_WARNING_OBJECT (self, "downstream takes neither text nor the fused "
-        "features: %" GST_PTR_FORMAT, downstream);
-    gst_caps_replace (ret, NULL);
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
-  return GST_FLOW_OK;
-}
-
-static GstCaps *
-gst_mmdnn_train_fixate_src_caps (GstAggregator *agg, GstCaps *caps)
-{
-  caps = gst_caps_truncate (caps);
-  return gst_caps_fixate (caps);
+  return gst_mmdnn_window_update_src_caps (agg,
+      &GST_MMDNN_TRAIN (agg)->config, downstream, ret);
 }
 
 static gboolean
@@ -2146,8 +2115,7 @@ gst_mmdnn_train_negotiated_src_caps (GstAggregator *agg, GstCaps *caps)
 {
   GstMmdnnTrain *self = GST_MMDNN_TRAIN (agg);
 
-  self->out_text = gst_structure_has_name (gst_caps_get_structure (caps, 0),
-      "text/x-raw");
+  self->out_text = gst_mmdnn_window_caps_are_text (caps);
   return TRUE;
 }
 
@@ -2443,18 +2411,12 @@ train_emit (GstAggregator *agg, GstAggregatorPad **pads, guint n,
   GstMmdnnTrain *self = GST_MMDNN_TRAIN (agg);
   const MmdnnModelConfig *c = self->model->config;
   GstClockTime dur = MIN (self->clock.window, self->clock.hop);
-  GstClockTime age[MMDNN_N_MODALITIES];
-  const float *tokens[MMDNN_N_MODALITIES] = { NULL, };
-  const float *masks[MMDNN_N_MODALITIES] = { NULL, };
+  GstMmdnnWindowTake take;
   const void *inputs[MMDNN_N_MODALITIES] = { NULL, };
-  float presence[MMDNN_N_MODALITIES] = { 0, };
   gint32 labels[MMDNN_MAX_TASKS];
   GstMmdnnTrainLabelPad *label_pad = NULL;
-  GstMmdnnModelSnapshot *snap;
-  MmdnnOutputs out;
-  GError *err = NULL;
   GstFlowReturn ret = GST_FLOW_OK;
-  gboolean any = FALSE, failed;
+  gboolean failed;
   gint n_labels = 0;
   gchar *changed = NULL;
   gboolean label_changed;
@@ -2492,35 +2454,19 @@ train_emit (GstAggregator *agg, GstAggregatorPad **pads, guint n,
     g_free (changed);
   }
 
-  for (int m = 0; m < MMDNN_N_MODALITIES; m++)
-    age[m] = GST_CLOCK_TIME_NONE;
-  for (guint p = 0; p < n; p++) {
-    GstMmdnnFeaturesPad *pad;
-    const GstMmdnnWindowSlot *slot;
-    int m;
-
-    if (GST_IS_MMDNN_TRAIN_LABEL_PAD (pads[p])) {
+  gst_mmdnn_features_pads_take (pads, n, ws, we, self->mask, &take);
+  for (guint p = 0; p < n; p++)
+    if (GST_IS_MMDNN_TRAIN_LABEL_PAD (pads[p]))
       label_pad = GST_MMDNN_TRAIN_LABEL_PAD (pads[p]);
+  /* the encoders' inputs follow the tokens in a slot (train_extract) */
+  for (int m = 0; m < MMDNN_N_MODALITIES; m++) {
+    const GstMmdnnFeaturesPad *pad;
+
+    if (take.slots[m] == NULL)
       continue;
-    }
-    if (!GST_IS_MMDNN_TRAIN_PAD (pads[p]))
-      continue;
-    pad = GST_MMDNN_FEATURES_PAD (pads[p]);
-    m = pad->modality;
-    if (m < 0 || m >= MMDNN_N_MODALITIES)
-      continue;
-    slot = gst_mmdnn_features_pad_select (pad, ws, we, &age[m]);
-    if (slot == NULL)
-      continue;
-    tokens[m] = slot->data;
-    inputs[m] = (const guint8 *) slot->data
+    pad = GST_MMDNN_FEATURES_PAD (take.pads[m]);
+    inputs[m] = (const guint8 *) take.tokens[m]
         + sizeof (float) * (gsize) pad->tokens * pad->dim;
-    presence[m] = 1.0f;
-    if (m == MMDNN_MODALITY_TEXT) {
-      mmdnn_tokens_mask (slot->data, pad->tokens, pad->dim, self->mask);
-      masks[m] = self->mask;
-    }
-    any = TRUE;
   }
 
   /* per task: the label track's, else the property's */
@@ -2534,11 +2480,11 @@ train_emit (GstAggregator *agg, GstAggregatorPad **pads, guint n,
     n_labels += labels[t] >= 0;
   }
 
-  if (any && n_labels > 0) {
-    ret = enqueue (self, inputs, presence, labels, ws);
+  if (take.any && n_labels > 0) {
+    ret = enqueue (self, inputs, take.presence, labels, ws);
     if (ret != GST_FLOW_OK)
       return ret;
-  } else if (any) {
+  } else if (take.any) {
     g_mutex_lock (&self->q.lock);
     self->q.unlabelled++;
     g_mutex_unlock (&self->q.lock);
@@ -2546,31 +2492,12 @@ train_emit (GstAggregator *agg, GstAggregatorPad **pads, guint n,
         GST_TIME_ARGS (ws));
   }
 
-  if (!any)
+  if (!take.any)
     return gst_mmdnn_window_push_gap (agg, ws, dur);
 
   /* the output: what mmdnnfuse gives with the weights last published */
-  snap = gst_mmdnn_model_entry_snapshot (self->entry);
-  if (!mmdnn_fuse_stage_fits (self->stage, snap->model)) {
-    mmdnn_fuse_stage_free (self->stage);
-    self->stage = mmdnn_fuse_stage_new (snap->model, 1, &err);
-    if (self->stage == NULL)
-      goto failed;
-  }
-  if (!mmdnn_fuse_stage_run (self->stage, snap->model, tokens, masks,
-          presence, 1, &out, &err))
-    goto failed;
-  ret = gst_mmdnn_window_finish_result (agg, snap->model->config,
-      snap->version, &out, presence, age, ws, self->clock.window, dur,
-      self->out_text);
-  gst_mmdnn_model_snapshot_unref (snap);
-  return ret;
-
-failed:
-  gst_mmdnn_post_error (GST_ELEMENT (self), err, self->entry_name);
-  g_clear_error (&err);
-  gst_mmdnn_model_snapshot_unref (snap);
-  return GST_FLOW_ERROR;
+  return gst_mmdnn_window_classify (agg, self->entry, &self->stage, &take,
+      ws, self->clock.window, dur, self->out_text, self->entry_name);
 }
 
 static const GstMmdnnWindowFuncs window_funcs = {

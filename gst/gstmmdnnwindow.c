@@ -675,9 +675,10 @@ make_output (const MmdnnModelConfig *c, const MmdnnOutputs *out,
   return buf;
 }
 
-GstFlowReturn
-gst_mmdnn_window_finish_result (GstAggregator *agg,
-    const MmdnnModelConfig *c, guint64 version, const MmdnnOutputs *out,
+/* The result of the fuse stage's output @out (sample 0) computed with
+ * config @c of model version @version. */
+static GstFlowReturn
+finish_result (GstAggregator *agg, const MmdnnModelConfig *c, guint64 version, const MmdnnOutputs *out,
     const float *presence, const GstClockTime *age, GstClockTime ws,
     GstClockTime window, GstClockTime dur, gboolean out_text)
 {
@@ -713,4 +714,90 @@ gst_mmdnn_window_finish_result (GstAggregator *agg,
   gst_aggregator_selected_samples (agg, GST_BUFFER_PTS (buf),
       GST_CLOCK_TIME_NONE, dur, NULL);
   return gst_aggregator_finish_buffer (agg, buf);
+}
+
+GstFlowReturn
+gst_mmdnn_window_classify (GstAggregator *agg, GstMmdnnModelEntry *entry,
+    MmdnnFuseStage **stage, const GstMmdnnWindowTake *take,
+    GstClockTime ws, GstClockTime window, GstClockTime dur,
+    gboolean out_text, const gchar *model_name)
+{
+  GstMmdnnModelSnapshot *snap = gst_mmdnn_model_entry_snapshot (entry);
+  GError *err = NULL;
+  MmdnnOutputs out;
+  GstFlowReturn ret;
+
+  debug_init ();
+  /* a published model may have other sizes than the one we started with */
+  if (!mmdnn_fuse_stage_fits (*stage, snap->model)) {
+    GST_INFO_OBJECT (agg, "model version %" G_GUINT64_FORMAT " has other "
+        "sizes: new activations", snap->version);
+    mmdnn_fuse_stage_free (*stage);
+    *stage = mmdnn_fuse_stage_new (snap->model, 1, &err);
+    if (*stage == NULL)
+      goto failed;
+  }
+  if (!mmdnn_fuse_stage_run (*stage, snap->model, take->tokens, take->masks,
+          take->presence, 1, &out, &err))
+    goto failed;
+
+  ret = finish_result (agg, snap->model->config,
+      snap->version, &out, take->presence, take->age, ws, window, dur,
+      out_text);
+  gst_mmdnn_model_snapshot_unref (snap);
+  return ret;
+
+failed:
+  gst_mmdnn_post_error (GST_ELEMENT (agg), err, model_name);
+  g_clear_error (&err);
+  gst_mmdnn_model_snapshot_unref (snap);
+  return GST_FLOW_ERROR;
+}
+
+/* ---------------------------------------------------------- source caps */
+
+GstFlowReturn
+gst_mmdnn_window_update_src_caps (GstAggregator *agg,
+    MmdnnModelConfig *const *config, GstCaps *downstream, GstCaps **ret)
+{
+  GstCaps *ours;
+
+  debug_init ();
+  GST_OBJECT_LOCK (agg);
+  if (*config == NULL) {
+    GST_OBJECT_UNLOCK (agg);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  ours = gst_caps_new_simple ("text/x-raw", "format", G_TYPE_STRING, "utf8",
+      NULL);
+  gst_caps_append (ours, gst_mmdnn_features_caps_new
+      (GST_MMDNN_MODALITY_FUSED, 1, (gint) (*config)->fusion.dim,
+          (*config)->model_id));
+  GST_OBJECT_UNLOCK (agg);
+
+  *ret = gst_caps_intersect_full (downstream, ours, GST_CAPS_INTERSECT_FIRST);
+  gst_caps_unref (ours);
+  GST_DEBUG_OBJECT (agg, "downstream %" GST_PTR_FORMAT " → %" GST_PTR_FORMAT,
+      downstream, *ret);
+  if (gst_caps_is_empty (*ret)) {
+    GST_WARNING_OBJECT (agg, "downstream takes neither text nor the fused "
+        "features: %" GST_PTR_FORMAT, downstream);
+    gst_caps_replace (ret, NULL);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  return GST_FLOW_OK;
+}
+
+GstCaps *
+gst_mmdnn_window_fixate_src_caps (GstAggregator *agg, GstCaps *caps)
+{
+  caps = gst_caps_truncate (caps);
+  return gst_caps_fixate (caps);
+}
+
+gboolean
+gst_mmdnn_window_caps_are_text (GstCaps *caps)
+{
+  return gst_structure_has_name (gst_caps_get_structure (caps, 0),
+      "text/x-raw");
 }

@@ -8,6 +8,8 @@
 #include <gst/base/gstaggregator.h>
 #include <mmdnn/mmdnn.h>
 
+#include "gstmmdnnregistry.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -179,14 +181,43 @@ GstClockTime gst_mmdnn_window_output_pts (GstAggregator *agg,
 GstFlowReturn gst_mmdnn_window_push_gap (GstAggregator *agg, GstClockTime ws,
                                          GstClockTime dur);
 
-/* The result of window [ws, ws + window) from the fuse stage's output
- * @out (sample 0) computed with @config of model version @version:
- * a buffer (text line or fused vector), its GstMmdnnResultMeta, the
- * `mmdnn-result` message, then gst_aggregator_finish_buffer (). @age: per
- * modality (GST_CLOCK_TIME_NONE: none ever came). */
-GstFlowReturn gst_mmdnn_window_finish_result (GstAggregator *agg,
-    const MmdnnModelConfig *config, guint64 version, const MmdnnOutputs *out,
-    const float *presence, const GstClockTime *age, GstClockTime ws,
-    GstClockTime window, GstClockTime dur, gboolean out_text);
+/* What window [ws, we) takes from an element's features pads, per
+ * modality: the pad, the slot (NULL: missing or muted), its tokens, the mask of a
+ * text cue's real tokens, presence (1 or 0) and the age of the newest
+ * features (GST_CLOCK_TIME_NONE: none ever came). Filled by
+ * gst_mmdnn_features_pads_take (). */
+typedef struct
+{
+  GstAggregatorPad *pads[MMDNN_N_MODALITIES];   /* where each comes from */
+  const GstMmdnnWindowSlot *slots[MMDNN_N_MODALITIES];
+  const float *tokens[MMDNN_N_MODALITIES];
+  const float *masks[MMDNN_N_MODALITIES];
+  float presence[MMDNN_N_MODALITIES];
+  GstClockTime age[MMDNN_N_MODALITIES];
+  gboolean any;                 /* some modality is present */
+} GstMmdnnWindowTake;
+
+/* The output both mmdnnfuse and mmdnntrain give for a window: the fusion
+ * stage *@stage run on @take with the weights @entry has now (a new stage
+ * when they have other sizes), then the result of window [ws, ws + window): a
+ * buffer (text line or fused vector) lasting @dur, its
+ * GstMmdnnResultMeta, the `mmdnn-result` message, then
+ * gst_aggregator_finish_buffer ().
+ * A failure is posted as the element's error naming @model_name. */
+GstFlowReturn gst_mmdnn_window_classify (GstAggregator *agg,
+    GstMmdnnModelEntry *entry, MmdnnFuseStage **stage,
+    const GstMmdnnWindowTake *take, GstClockTime ws, GstClockTime window,
+    GstClockTime dur, gboolean out_text, const gchar *model_name);
+
+/* The source caps of a result stream, for GstAggregatorClass
+ * update_src_caps: text or the fused features of *@config (read under
+ * @agg's object lock; NULL: not negotiated), as @downstream prefers. */
+GstFlowReturn gst_mmdnn_window_update_src_caps (GstAggregator *agg,
+    MmdnnModelConfig *const *config, GstCaps *downstream, GstCaps **ret);
+/* For GstAggregatorClass fixate_src_caps: downstream's first choice. */
+GstCaps *gst_mmdnn_window_fixate_src_caps (GstAggregator *agg,
+    GstCaps *caps);
+/* TRUE when the negotiated source @caps are text (not features). */
+gboolean gst_mmdnn_window_caps_are_text (GstCaps *caps);
 
 G_END_DECLS
