@@ -36,6 +36,7 @@
  *
  * Frame t (counted from the first sample after the start, a flush or a
  * discontinuity) covers samples [t·hop_length, t·hop_length + win_length).
+ * Windows start at frames f = phase + k·hop (both in frames, k = 0, 1, …).
  * The window that starts at frame f covers frames [f, f + P), P =
  * `audio_patch_frames`; it is emitted as soon as its last frame is complete,
  * i.e. once (P − 1)·hop_length + win_length samples from its start have
@@ -83,6 +84,9 @@
  *   the default model); changeable in the NULL and READY states only.
  * - #GstMmdnnAudioEnc:hop: the time between window starts (default 0 = one
  *   window, non-overlapping), rounded to whole log-mel frames.
+ * - #GstMmdnnAudioEnc:phase: the time from the first sample to the first
+ *   window (default 0), e.g. to encode only the patch centred in each
+ *   window of mmdnnfuse or mmdnntrain.
  *
  * ## Bus messages
  *
@@ -123,6 +127,7 @@ GST_DEBUG_CATEGORY_STATIC (mmdnn_audio_enc_debug);
 #define GST_CAT_DEFAULT mmdnn_audio_enc_debug
 
 #define DEFAULT_HOP 0
+#define DEFAULT_PHASE 0
 #define MAX_HOP (3600 * GST_SECOND)
 
 /* Samples mixed and pushed to the log-mel front end at a time: bounds the
@@ -135,6 +140,7 @@ enum
 {
   PROP_0,
   PROP_HOP,
+  PROP_PHASE,
 };
 
 #define SINK_CAPS                                                            \
@@ -148,8 +154,9 @@ struct _GstMmdnnAudioEnc
 {
   GstMmdnnEncoder parent;
 
-  /* property (object lock) */
+  /* properties (object lock) */
   guint64 hop;
+  guint64 phase;
 
   /* negotiation (object lock): set by start (open), cleared by stop */
   gint model_rate;              /* 0 while stopped */
@@ -160,6 +167,7 @@ struct _GstMmdnnAudioEnc
   gint64 patch_frames;          /* P */
   gint64 n_mels;
   gint64 hop_frames;            /* frames between window starts, ≥ 1 */
+  gint64 phase_frames;          /* frames before the first window */
   MmdnnLogMel *lm;
   GstAdapter *adapter;
   float *ring;                  /* (P, n_mels): frames of the window */
@@ -231,6 +239,11 @@ gst_mmdnn_audio_enc_set_property (GObject * object, guint prop_id,
       self->hop = g_value_get_uint64 (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_PHASE:
+      GST_OBJECT_LOCK (self);
+      self->phase = g_value_get_uint64 (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -247,6 +260,11 @@ gst_mmdnn_audio_enc_get_property (GObject * object, guint prop_id,
     case PROP_HOP:
       GST_OBJECT_LOCK (self);
       g_value_set_uint64 (value, self->hop);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_PHASE:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint64 (value, self->phase);
       GST_OBJECT_UNLOCK (self);
       break;
     default:
@@ -289,6 +307,26 @@ gst_mmdnn_audio_enc_class_init (GstMmdnnAudioEncClass * klass)
           "frames (0: one window, no overlap)", 0, MAX_HOP, DEFAULT_HOP,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+  /**
+   * GstMmdnnAudioEnc:phase:
+   *
+   * Time in nanoseconds from the first sample (after the start, a flush or
+   * a discontinuity) to the start of the first window, rounded to whole
+   * log-mel frames as #GstMmdnnAudioEnc:hop is; the frames before it are
+   * not encoded. With the hop set to the window W of mmdnnfuse or
+   * mmdnntrain and phase = (W − P·hop_length/rate) / 2 (for the default
+   * model and W = 2 s: hop=2000000000 phase=500000000), each window gets
+   * one patch, the one centred in it (the patch `mmdnn train` takes from a
+   * clip of W), and no other is encoded. Read at the READY→PAUSED change.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_PHASE,
+      g_param_spec_uint64 ("phase", "Phase",
+          "Time from the first sample to the first window in ns, rounded to "
+          "whole log-mel frames", 0, MAX_HOP, DEFAULT_PHASE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_mmdnn_encoder_class_set_modality (enc_class, MMDNN_MODALITY_AUDIO);
@@ -318,6 +356,7 @@ static void
 gst_mmdnn_audio_enc_init (GstMmdnnAudioEnc * self)
 {
   self->hop = DEFAULT_HOP;
+  self->phase = DEFAULT_PHASE;
   self->base_ts = GST_CLOCK_TIME_NONE;
   self->resume_ts = GST_CLOCK_TIME_NONE;
   self->need_base = TRUE;
@@ -333,11 +372,12 @@ gst_mmdnn_audio_enc_open (GstMmdnnEncoder * enc, const MmdnnModel * model,
 {
   GstMmdnnAudioEnc *self = GST_MMDNN_AUDIO_ENC (enc);
   const MmdnnModelConfig *c = model->config;
-  guint64 hop;
+  guint64 hop, phase;
   gint64 win_span;
 
   GST_OBJECT_LOCK (self);
   hop = self->hop;
+  phase = self->phase;
   GST_OBJECT_UNLOCK (self);
 
   self->lmc = c->logmel;
@@ -363,6 +403,9 @@ gst_mmdnn_audio_enc_open (GstMmdnnEncoder * enc, const MmdnnModel * model,
         (guint64) self->lmc.hop_length * GST_SECOND);
     self->hop_frames = MAX (self->hop_frames, 1);
   }
+  self->phase_frames = (gint64) gst_util_uint64_scale_round (phase,
+      (guint64) self->lmc.sample_rate,
+      (guint64) self->lmc.hop_length * GST_SECOND);
 
   self->lm = mmdnn_logmel_new (&self->lmc, error);
   if (self->lm == NULL)
@@ -388,8 +431,9 @@ gst_mmdnn_audio_enc_open (GstMmdnnEncoder * enc, const MmdnnModel * model,
       + self->lmc.win_length;
   GST_INFO_OBJECT (self, "model \"%s\": %" G_GINT64_FORMAT " Hz, window %"
       G_GINT64_FORMAT " frames (%" G_GINT64_FORMAT " samples), hop %"
-      G_GINT64_FORMAT " frames", gst_mmdnn_encoder_get_model_path (enc),
-      self->lmc.sample_rate, self->patch_frames, win_span, self->hop_frames);
+      G_GINT64_FORMAT " frames, phase %" G_GINT64_FORMAT " frames",
+      gst_mmdnn_encoder_get_model_path (enc), self->lmc.sample_rate,
+      self->patch_frames, win_span, self->hop_frames, self->phase_frames);
 
   self->n_nonfinite = 0;
   self->configured = FALSE;
@@ -561,10 +605,11 @@ stream_reset (GstMmdnnAudioEnc * self, GstClockTime resume_ts,
   self->base_ts = GST_CLOCK_TIME_NONE;
   self->resume_ts = resume_ts;
   self->bytes_in = 0;
-  self->win_start = 0;
+  /* the frames before the phase are skipped as those between windows */
+  self->win_start = self->phase_frames;
   self->ring_start = 0;
   self->n_have = 0;
-  self->skip = 0;
+  self->skip = self->phase_frames;
   self->discont = TRUE;
 }
 

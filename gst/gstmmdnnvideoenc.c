@@ -30,8 +30,8 @@
  *
  * The output keeps the frame's PTS. Its duration is the span the features
  * stand for: the frame's duration, else 1/framerate when the framerate is
- * known; with #GstMmdnnVideoEnc:max-rate set, at least 1/max-rate. DTS and
- * offsets are unset.
+ * known; with #GstMmdnnVideoEnc:max-rate set (and no
+ * #GstMmdnnVideoEnc:phase), at least 1/max-rate. DTS and offsets are unset.
  *
  * ## Properties
  *
@@ -40,6 +40,9 @@
  *   with the plugin).
  * * #GstMmdnnVideoEnc:max-rate: at most this many feature buffers per
  *   second; frames in between are dropped before any work is done.
+ * * #GstMmdnnVideoEnc:phase: with max-rate, keep the frames on screen at
+ *   the instants phase + k/max-rate of running time, e.g. the one frame
+ *   each window of mmdnnfuse or mmdnntrain takes.
  *
  * ## Bus messages
  *
@@ -58,6 +61,11 @@
  * gst-launch-1.0 -v videotestsrc num-buffers=90 ! video/x-raw,framerate=30/1 ! mmdnnvideoenc max-rate=5 ! fakesink silent=false
  * ]| Encodes 5 frames per second of a 30 fps stream (15 feature buffers,
  * each 200 ms long) and shows the negotiated features caps.
+ * |[
+ * gst-launch-1.0 videotestsrc num-buffers=100 ! video/x-raw,framerate=10/1 ! mmdnnvideoenc max-rate=0.5 phase=1000000000 ! fakesink
+ * ]| Encodes only the frames on screen at 1 s, 3 s, 5 s, … (5 feature
+ * buffers): the frame each 2-second window of mmdnnfuse window=2000000000
+ * takes.
  *
  * Since: 0.1
  */
@@ -75,11 +83,13 @@ GST_DEBUG_CATEGORY_STATIC (mmdnn_video_enc_debug);
 #define GST_CAT_DEFAULT mmdnn_video_enc_debug
 
 #define DEFAULT_MAX_RATE 0.0
+#define DEFAULT_PHASE GST_CLOCK_TIME_NONE
 
 enum
 {
   PROP_0,
   PROP_MAX_RATE,
+  PROP_PHASE,
 };
 
 /* The formats mmdnn_video_prep_frame reads, and the sizes it accepts. */
@@ -97,8 +107,9 @@ struct _GstMmdnnVideoEnc
 {
   GstMmdnnEncoder parent;
 
-  /* property, under the object lock */
+  /* properties, under the object lock */
   gdouble max_rate;
+  GstClockTime phase;
 
   /* from start () to stop () (open/close) */
   MmdnnVideoPrep *prep;
@@ -112,6 +123,7 @@ struct _GstMmdnnVideoEnc
   GstClockTime last_emitted;    /* running time of the last frame kept */
   GstClockTime interval;        /* 1/max-rate of the frame being encoded,
                                  * NONE when max-rate is 0 */
+  gint64 last_instant;          /* phase: the last instant k sampled, or -1 */
 };
 
 #define gst_mmdnn_video_enc_parent_class parent_class
@@ -131,6 +143,11 @@ gst_mmdnn_video_enc_set_property (GObject *object, guint prop_id,
       self->max_rate = g_value_get_double (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_PHASE:
+      GST_OBJECT_LOCK (self);
+      self->phase = g_value_get_uint64 (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -147,6 +164,11 @@ gst_mmdnn_video_enc_get_property (GObject *object, guint prop_id,
     case PROP_MAX_RATE:
       GST_OBJECT_LOCK (self);
       g_value_set_double (value, self->max_rate);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_PHASE:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint64 (value, self->phase);
       GST_OBJECT_UNLOCK (self);
       break;
     default:
@@ -200,6 +222,32 @@ gst_mmdnn_video_enc_class_init (GstMmdnnVideoEncClass *klass)
           "Most feature buffers per second (0 = encode every frame)",
           0.0, G_MAXDOUBLE, DEFAULT_MAX_RATE, G_PARAM_READWRITE |
           G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstMmdnnVideoEnc:phase:
+   *
+   * With #GstMmdnnVideoEnc:max-rate set, sample on a fixed grid of running
+   * time instead: keep exactly the frame on screen at each instant
+   * phase + k/max-rate (k = 0, 1, …), i.e. the frame whose running time is
+   * at or before the instant and whose duration (else 1/framerate) reaches
+   * past it; every other frame is dropped before any work. A frame with
+   * neither duration nor framerate is taken as the first one at or after
+   * an instant. The output keeps the frame's own duration.
+   * GST_CLOCK_TIME_NONE (the default): no grid, max-rate keeps the first
+   * frame 1/max-rate after the last one kept.
+   *
+   * This is the frame a window of mmdnnfuse or mmdnntrain takes (the one on
+   * screen at its centre): for windows of W ns starting at running time 0,
+   * max-rate = 10⁹/W and phase = W/2 encode one frame per window and no
+   * other, as `mmdnn train` does with a data set of clips of W.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_PHASE,
+      g_param_spec_uint64 ("phase", "Phase",
+          "With max-rate: keep the frame on screen at running times phase + "
+          "k/max-rate (ns; -1 = no grid)", 0, G_MAXUINT64, DEFAULT_PHASE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
 
   gst_element_class_set_static_metadata (element_class,
       "mmdnn video encoder", "Filter/Analyzer/Video",
@@ -224,8 +272,10 @@ static void
 gst_mmdnn_video_enc_init (GstMmdnnVideoEnc *self)
 {
   self->max_rate = DEFAULT_MAX_RATE;
+  self->phase = DEFAULT_PHASE;
   self->last_emitted = GST_CLOCK_TIME_NONE;
   self->interval = GST_CLOCK_TIME_NONE;
+  self->last_instant = -1;
   gst_video_info_init (&self->info);
 }
 
@@ -260,6 +310,7 @@ gst_mmdnn_video_enc_open (GstMmdnnEncoder *enc, const MmdnnModel *model,
   }
   self->last_emitted = GST_CLOCK_TIME_NONE;
   self->interval = GST_CLOCK_TIME_NONE;
+  self->last_instant = -1;
   GST_INFO_OBJECT (self, "%dx%dx%d input", (int) c->video_prep.channels,
       (int) c->video_prep.height, (int) c->video_prep.width);
   return TRUE;
@@ -349,6 +400,7 @@ gst_mmdnn_video_enc_sink_event (GstBaseTransform *trans, GstEvent *event)
     case GST_EVENT_SEGMENT:
       /* serialized with the buffers: the streaming thread's state */
       self->last_emitted = GST_CLOCK_TIME_NONE;
+      self->last_instant = -1;
       break;
     default:
       break;
@@ -384,17 +436,43 @@ rate_interval (gdouble max_rate)
  * returning OK with nothing queued rather than FLOW_DROPPED, which would
  * mark the next output DISCONT although the features stay continuous (the
  * kept buffers' durations cover the dropped frames). */
+/* The phase grid: the instant k a frame at running time @rt lasting @dur
+ * (0: unknown) is on screen at, or −1 when it shows none not yet sampled.
+ * Instants are phase + k·interval; a frame lasting [rt, rt + dur) shows
+ * the first instant at or after rt if that comes before rt + dur. */
+static gint64
+grid_instant (GstMmdnnVideoEnc *self, GstClockTime phase,
+    GstClockTime interval, GstClockTime rt, GstClockTime dur)
+{
+  gint64 k;
+
+  if (dur == 0) {
+    /* no duration: the first frame at or after an instant */
+    if (rt < phase)
+      return -1;
+    k = (gint64) ((rt - phase) / interval);
+  } else {
+    k = rt <= phase ? 0 : (gint64) ((rt - phase + interval - 1) / interval);
+    if (phase + (GstClockTime) k * interval >= rt + dur)
+      return -1;
+  }
+  return k > self->last_instant ? k : -1;
+}
+
 static GstFlowReturn
 gst_mmdnn_video_enc_submit_input_buffer (GstBaseTransform *trans,
     gboolean is_discont, GstBuffer *input)
 {
   GstMmdnnVideoEnc *self = GST_MMDNN_VIDEO_ENC (trans);
   GstClockTime rt = GST_CLOCK_TIME_NONE, interval = GST_CLOCK_TIME_NONE;
+  GstClockTime phase;
+  gint64 instant = -1;
   GstFlowReturn ret;
   gdouble max_rate;
 
   GST_OBJECT_LOCK (self);
   max_rate = self->max_rate;
+  phase = self->phase;
   GST_OBJECT_UNLOCK (self);
   if (max_rate > 0.0)
     interval = rate_interval (max_rate);
@@ -403,6 +481,23 @@ gst_mmdnn_video_enc_submit_input_buffer (GstBaseTransform *trans,
     rt = gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME,
         GST_BUFFER_PTS (input));
   if (GST_CLOCK_TIME_IS_VALID (interval) && GST_CLOCK_TIME_IS_VALID (rt)
+      && GST_CLOCK_TIME_IS_VALID (phase)) {
+    GstClockTime dur = GST_BUFFER_DURATION (input);
+
+    if (!GST_CLOCK_TIME_IS_VALID (dur))
+      dur = GST_VIDEO_INFO_FPS_N (&self->info) > 0
+          ? gst_util_uint64_scale_int (GST_SECOND,
+          GST_VIDEO_INFO_FPS_D (&self->info),
+          GST_VIDEO_INFO_FPS_N (&self->info)) : 0;
+    instant = grid_instant (self, phase, interval, rt, dur);
+    if (instant < 0) {
+      GST_LOG_OBJECT (self, "phase %" GST_TIME_FORMAT ": no instant on the "
+          "frame at running time %" GST_TIME_FORMAT ", dropped",
+          GST_TIME_ARGS (phase), GST_TIME_ARGS (rt));
+      gst_buffer_unref (input);
+      return GST_FLOW_OK;
+    }
+  } else if (GST_CLOCK_TIME_IS_VALID (interval) && GST_CLOCK_TIME_IS_VALID (rt)
       && GST_CLOCK_TIME_IS_VALID (self->last_emitted)
       && rt < self->last_emitted + interval) {
     GST_LOG_OBJECT (self, "max-rate %g: dropping the frame at running time %"
@@ -417,7 +512,11 @@ gst_mmdnn_video_enc_submit_input_buffer (GstBaseTransform *trans,
   if (ret == GST_FLOW_OK && trans->queued_buf != NULL) {
     if (GST_CLOCK_TIME_IS_VALID (rt))
       self->last_emitted = rt;
-    self->interval = interval;
+    if (instant >= 0)
+      self->last_instant = instant;
+    /* a frame sampled at an instant stands for itself: stretched to the
+     * grid's interval it would reach into windows after the stream's end */
+    self->interval = instant >= 0 ? GST_CLOCK_TIME_NONE : interval;
   }
   return ret;
 }

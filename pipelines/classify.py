@@ -13,9 +13,10 @@ subtitles); the first stream of each kind is linked to its encoder as it
 appears, and each encoder to a new request pad of mmdnnfuse, so a file
 without subtitles is classified from video and audio alone. Each window
 gets what `mmdnn train` takes from a clip of the window's length: the frame
-on screen at its centre (mmdnnvideoenc max-rate = 2 per window: a frame at
-the window's start and one at its centre), the 1-s audio window centred in
-it (mmdnnaudioenc hop), and the cues overlapping it. So with --window 2 on
+on screen at its centre (mmdnnvideoenc max-rate = 1 per window and phase =
+half a window: that frame and no other is encoded), the 1-s audio window
+centred in it (mmdnnaudioenc hop = the window, phase = where that audio
+window starts), and the cues overlapping it. So with --window 2 on
 clips of 2 s each window sees what `mmdnn eval` sees of its clip, but for
 JPEG decoding (two decoders: about 1.5 % on the video features, see
 tests/check/pipelines/consistency.c). The results are read from the bus: every
@@ -143,7 +144,9 @@ class Classifier:
         elif name == "audio/x-raw":
             enc = self.chain(pad, "audioconvert", "audioresample",
                              "mmdnnaudioenc")
-            enc.set_property("hop", self.audio_hop())
+            hop, phase = self.audio_grid()
+            enc.set_property("hop", hop)
+            enc.set_property("phase", phase)
         elif name == "text/x-raw":
             enc = self.chain(pad, "mmdnntextenc")
         else:
@@ -156,14 +159,16 @@ class Classifier:
             self.status = 1
             GLib.idle_add(self.loop.quit)
 
-    def audio_hop(self):
-        """Audio windows start every hop: for a fuse window of W s, the
-        default model's 1-s audio window centred in it starts (W - 1)/2 s
-        after the window does, so that is the hop when W > 1 (2-s windows:
-        0.5 s); for W <= 1 the audio windows start with the fuse windows."""
+    def audio_grid(self):
+        """(hop, phase) of the audio windows: for a fuse window of W >= 1 s,
+        the default model's 1-s audio window centred in it starts (W - 1)/2 s
+        after the window does, so one audio window per fuse window from
+        there (2-s windows: hop 2 s, phase 0.5 s) and none in between; for
+        W < 1 the audio windows start with the fuse windows."""
         w = self.args.window
-        return int((w - 1.0) / 2 * Gst.SECOND) if w > 1.0 else \
-            int(w * Gst.SECOND)
+        if w >= 1.0:
+            return int(w * Gst.SECOND), int((w - 1.0) / 2 * Gst.SECOND)
+        return int(w * Gst.SECOND), 0
 
     def video_branch(self, pad):
         # videoconvert only when the decoder's format is not one the
@@ -171,10 +176,10 @@ class Classifier:
         q = self.make("queue")
         conv = self.make("videoconvert")
         enc = self.make("mmdnnvideoenc")
-        # two frames per window are enough (mmdnnfuse takes the frame on
-        # screen at the window's centre; the first frame is at a window's
-        # start, the second at its centre); the others are dropped unseen
-        enc.set_property("max-rate", 2.0 / self.args.window)
+        # mmdnnfuse takes the frame on screen at the window's centre: only
+        # that one is encoded, the others are dropped unseen
+        enc.set_property("max-rate", 1.0 / self.args.window)
+        enc.set_property("phase", int(self.args.window / 2 * Gst.SECOND))
         for a, b in ((q, conv), (conv, enc)):
             a.link(b)
         branch = [enc, conv, q]

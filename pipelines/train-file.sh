@@ -46,17 +46,21 @@ progress () {
   sed -nE 's/.*mmdnn-train, step=\(guint64\)([0-9]+).* loss=\(double\)([^,]+),.* accuracy=\(structure\)"accuracy[^(]*\(double\\\)([0-9.e+-]+|nan).* final=\(boolean\)([a-z]+).*/  step \1  loss \2  accuracy \3  final \4/p'
 }
 
-# The audio encoder steps by one log-mel frame (hop 10 ms), so that the
-# patch centred in each window is among its outputs, as mmdnn train takes
-# it. From the second pass on, resume=true continues from the checkpoint.
+# Each 2-second window is trained on what `mmdnn train` takes from a clip:
+# the frame on screen at its centre and the 1-s audio patch centred in it.
+# The encoders encode only those (max-rate and phase; hop and phase) and
+# drop everything else before any work. From the second pass on,
+# resume=true continues from the checkpoint.
 e=1
 while [ "$e" -le "$EPOCHS" ]; do
   echo "pass $e of $EPOCHS"
   gst-launch-1.0 -e -m filesrc location="$FILE" ! decodebin name=d \
     d. ! video/x-raw ! queue ! videoconvert ! video/x-raw,format=RGB ! \
-      mmdnnvideoenc $START_PROP ! queue ! t.sink_0 \
+      mmdnnvideoenc max-rate=0.5 phase=1000000000 $START_PROP ! queue ! \
+      t.sink_0 \
     d. ! audio/x-raw ! queue ! audioconvert ! audioresample ! \
-      mmdnnaudioenc hop=10000000 $START_PROP ! queue ! t.sink_1 \
+      mmdnnaudioenc hop=2000000000 phase=500000000 $START_PROP ! queue ! \
+      t.sink_1 \
     d. ! text/x-raw ! queue ! mmdnntextenc $START_PROP ! queue ! t.sink_2 \
     filesrc location="$LABELS" ! subparse ! queue ! t.label \
     mmdnntrain name=t $START_PROP window=2000000000 batch-size=8 \

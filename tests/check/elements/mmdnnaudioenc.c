@@ -600,6 +600,41 @@ GST_START_TEST (test_hop_longer_than_window)
 
 GST_END_TEST;
 
+/* phase 0.5 s, hop 2 s: the patches centred in 2-second windows, frames
+ * 50 and 250, equal to those of a run every 0.5 s; nothing else encoded */
+GST_START_TEST (test_phase_window_centres)
+{
+  const gint64 n = 4 * RATE + 3 * RATE / 5;
+  GstHarness *h = harness_new ("mmdnnaudioenc hop=2000000000 "
+      "phase=500000000", CAPS_F32_MONO);
+  float *x = make_signal (n, 21, RATE);
+  gint64 nw;
+  float *ref = reference (default_model (), x, n, 50, &nw);
+  static const gint64 sizes[] = { 1601, 7, 3200 };
+  GPtrArray *outs;
+
+  push_f32_chunked (h, x, n, sizes, G_N_ELEMENTS (sizes), 0);
+  outs = pull_all (h);
+  fail_unless_equals_int (outs->len, 2);
+  for (guint i = 0; i < 2; i++) {
+    GstBuffer *b = g_ptr_array_index (outs, i);
+
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (b),
+        500 * GST_MSECOND + i * 2 * GST_SECOND);
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (b), GST_SECOND);
+    fail_unless (gst_buffer_memcmp (b, 0, ref + (1 + 4 * i) * 1280,
+            1280 * sizeof (float)) == 0, "window %u differs from the core",
+        i);
+  }
+  fail_unless (nw >= 6);
+  g_ptr_array_unref (outs);
+  g_free (ref);
+  g_free (x);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_latency)
 {
   GstHarness *h = harness_new ("mmdnnaudioenc", CAPS_F32_MONO);
@@ -892,6 +927,41 @@ GST_START_TEST (test_discont_restarts_timing_n)
       GST_FLOW_OK);
   outs = pull_all (h);
   check_outputs (outs, ref, nw, 1280, P, 10 * GST_SECOND);
+  g_ptr_array_unref (outs);
+  g_free (ref);
+  g_free (b);
+  g_free (a);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* The phase counts from the first sample after every restart, and a
+ * stream too short to reach past it gives nothing. */
+GST_START_TEST (test_phase_restarts_n)
+{
+  const gint64 n1 = RATE + RATE / 2, n2 = 2 * RATE;
+  GstHarness *h = harness_new ("mmdnnaudioenc phase=500000000",
+      CAPS_F32_MONO);
+  float *a = make_signal (n1, 22, RATE), *b = make_signal (n2, 23, RATE);
+  gint64 nw;
+  float *ref = reference (default_model (), b, n2, 50, &nw);
+  GPtrArray *outs;
+
+  /* 1.5 s: the window from 0.5 s needs 1.515 s */
+  fail_unless_equals_int (push_f32 (h, a, n1, 1, 0, FALSE), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
+  /* 2 s after a discontinuity at 10 s: one window, from 10.5 s */
+  fail_unless_equals_int (push_f32 (h, b, n2, 1, 10 * GST_SECOND, TRUE),
+      GST_FLOW_OK);
+  outs = pull_all (h);
+  fail_unless_equals_int (outs->len, 1);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (g_ptr_array_index (outs, 0)),
+      10 * GST_SECOND + 500 * GST_MSECOND);
+  fail_unless (GST_BUFFER_FLAG_IS_SET (g_ptr_array_index (outs, 0),
+          GST_BUFFER_FLAG_DISCONT));
+  fail_unless (gst_buffer_memcmp (g_ptr_array_index (outs, 0), 0,
+          ref + 1280, 1280 * sizeof (float)) == 0);
   g_ptr_array_unref (outs);
   g_free (ref);
   g_free (b);
@@ -1518,6 +1588,7 @@ mmdnnaudioenc_suite (void)
   tcase_add_test (tc, test_timestamps_hop);
   tcase_add_test (tc, test_hop_rounding);
   tcase_add_test (tc, test_hop_longer_than_window);
+  tcase_add_test (tc, test_phase_window_centres);
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_values_equal_core);
   tcase_add_test (tc, test_values_s16);
@@ -1536,6 +1607,7 @@ mmdnnaudioenc_suite (void)
   tcase_add_test (tc, test_no_caps_n);
   tcase_add_test (tc, test_downstream_refuses_n);
   tcase_add_test (tc, test_discont_restarts_timing_n);
+  tcase_add_test (tc, test_phase_restarts_n);
   tcase_add_test (tc, test_timestamp_jump_n);
   tcase_add_test (tc, test_jitter_tolerated_n);
   tcase_add_test (tc, test_gap_n);

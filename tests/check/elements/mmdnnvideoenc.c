@@ -926,6 +926,133 @@ GST_START_TEST (test_videoenc_max_rate_range_n)
 }
 GST_END_TEST;
 
+
+/* Pushes @n frames at @fps from @first_pts, each lasting @dur (NONE:
+ * none set), with @caps_fps in the caps, and returns the PTS of every
+ * output, in order. */
+static GArray *
+phase_run (gdouble max_rate, GstClockTime phase, guint n, gint fps,
+    gint caps_fps, GstClockTime dur, GstClockTime first_pts)
+{
+  GstHarness *h = make_harness (NULL, max_rate);
+  GArray *pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  gchar *caps = g_strdup_printf ("video/x-raw,format=RGB,width=8,height=8,"
+      "framerate=%d/1", caps_fps);
+  GstBuffer *out;
+  Frame fr;
+
+  g_object_set (h->element, "phase", (guint64) phase, NULL);
+  frame_init (&fr, GST_VIDEO_FORMAT_RGB, 8, 8, 0, 21);
+  gst_harness_set_src_caps_str (h, caps);
+  for (guint i = 0; i < n; i++)
+    fail_unless_equals_int (gst_harness_push (h, frame_buffer (&fr,
+                first_pts + gst_util_uint64_scale (i, GST_SECOND, fps), dur)),
+        GST_FLOW_OK);
+  while ((out = gst_harness_try_pull (h)) != NULL) {
+    GstClockTime t = GST_BUFFER_PTS (out);
+
+    g_array_append_val (pts, t);
+    gst_buffer_unref (out);
+  }
+  g_free (caps);
+  frame_clear (&fr);
+  gst_harness_teardown (h);
+  return pts;
+}
+
+static void
+assert_pts (GArray *pts, const GstClockTime *want, guint n)
+{
+  fail_unless_equals_int (pts->len, n);
+  for (guint i = 0; i < n; i++)
+    fail_unless_equals_uint64 (g_array_index (pts, GstClockTime, i), want[i]);
+  g_array_unref (pts);
+}
+
+/* phase: the frame on screen at 1 s, 3 s, 5 s, … and no other, i.e. the
+ * frame each 2-second window takes at its centre; the output lasts as long
+ * as the frame. */
+GST_START_TEST (test_videoenc_phase_window_centres)
+{
+  static const GstClockTime at_10fps[] = { GST_SECOND, 3 * GST_SECOND,
+    5 * GST_SECOND
+  };
+  /* 3 fps, instants 1.5, 3.5, 5.5 s: the frames since 1.333, 3.333, 5.333 */
+  static const GstClockTime at_3fps[] = { 1333333333, 3333333333,
+    5333333333
+  };
+  GstHarness *h = make_harness (NULL, 0.5);
+  GstBuffer *out;
+  Frame fr;
+
+  assert_pts (phase_run (0.5, GST_SECOND, 60, 10, 10, GST_CLOCK_TIME_NONE,
+          0), at_10fps, 3);
+  assert_pts (phase_run (0.5, 1500 * GST_MSECOND, 18, 3, 3,
+          GST_CLOCK_TIME_NONE, 0), at_3fps, 3);
+
+  g_object_set (h->element, "phase", (guint64) GST_SECOND, NULL);
+  frame_init (&fr, GST_VIDEO_FORMAT_RGB, 8, 8, 0, 22);
+  gst_harness_set_src_caps_str (h,
+      "video/x-raw,format=RGB,width=8,height=8,framerate=10/1");
+  for (guint i = 0; i < 20; i++)
+    gst_harness_push (h, frame_buffer (&fr, i * 100 * GST_MSECOND,
+            GST_CLOCK_TIME_NONE));
+  out = gst_harness_pull (h);
+  fail_unless_equals_uint64 (GST_BUFFER_DURATION (out), 100 * GST_MSECOND);
+  gst_buffer_unref (out);
+  frame_clear (&fr);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* The buffer's own duration decides what it shows: the frame at or before
+ * the instant, not the first after it; without duration and framerate,
+ * the first frame at or after each instant. */
+GST_START_TEST (test_videoenc_phase_durations)
+{
+  /* frames of 100 ms from 50 ms: 0.95 s shows 1 s, 2.95 s shows 3 s */
+  static const GstClockTime before[] = { 950 * GST_MSECOND,
+    2950 * GST_MSECOND
+  };
+  /* 7 fps from 30 ms, framerate 0/1: 1.030 and 3.030 s come first after */
+  static const GstClockTime first_after[] = { 1030 * GST_MSECOND,
+    3030 * GST_MSECOND
+  };
+
+  assert_pts (phase_run (0.5, GST_SECOND, 40, 10, 10, 100 * GST_MSECOND,
+          50 * GST_MSECOND), before, 2);
+  assert_pts (phase_run (0.5, GST_SECOND, 28, 7, 0, GST_CLOCK_TIME_NONE,
+          30 * GST_MSECOND), first_after, 2);
+}
+GST_END_TEST;
+
+/* Without max-rate the phase changes nothing: every frame is encoded. */
+GST_START_TEST (test_videoenc_phase_needs_max_rate_n)
+{
+  GArray *pts = phase_run (0.0, GST_SECOND, 12, 10, 10, GST_CLOCK_TIME_NONE,
+      0);
+
+  fail_unless_equals_int (pts->len, 12);
+  g_array_unref (pts);
+}
+GST_END_TEST;
+
+/* Nothing is kept for an instant no frame shows (past the stream, or in a
+ * gap between frames), nor for frames before the first instant (frames of 40 ms
+ * every 100 ms from 50 ms leave 0.99–1.05 s and 2.99–3.05 s uncovered). */
+GST_START_TEST (test_videoenc_phase_uncovered_instants_n)
+{
+  static const GstClockTime late[] = { 5 * GST_SECOND };
+
+  assert_pts (phase_run (0.5, 10 * GST_SECOND, 30, 10, 10,
+          GST_CLOCK_TIME_NONE, 0), NULL, 0);
+  assert_pts (phase_run (0.1, 5 * GST_SECOND, 60, 10, 10,
+          GST_CLOCK_TIME_NONE, 2 * GST_SECOND), late, 1);
+  assert_pts (phase_run (0.5, GST_SECOND, 40, 10, 10, 40 * GST_MSECOND,
+          50 * GST_MSECOND), NULL, 0);
+}
+GST_END_TEST;
+
 static Suite *
 mmdnnvideoenc_suite (void)
 {
@@ -943,6 +1070,8 @@ mmdnnvideoenc_suite (void)
   tcase_add_test (tc, test_videoenc_max_rate);
   tcase_add_test (tc, test_videoenc_max_rate_running_time);
   tcase_add_test (tc, test_videoenc_max_rate_reset);
+  tcase_add_test (tc, test_videoenc_phase_window_centres);
+  tcase_add_test (tc, test_videoenc_phase_durations);
   tcase_add_test (tc, test_videoenc_flush);
   tcase_add_test (tc, test_videoenc_eos);
   tcase_add_test (tc, test_videoenc_state_cycles);
@@ -965,6 +1094,8 @@ mmdnnvideoenc_suite (void)
   tcase_add_test (tc, test_videoenc_max_rate_drops_without_work_n);
   tcase_add_test (tc, test_videoenc_no_pts_not_limited_n);
   tcase_add_test (tc, test_videoenc_max_rate_range_n);
+  tcase_add_test (tc, test_videoenc_phase_needs_max_rate_n);
+  tcase_add_test (tc, test_videoenc_phase_uncovered_instants_n);
   return s;
 }
 

@@ -15,10 +15,10 @@
 #   threads sum in another order). The training accuracy must agree within
 #   1 point — and the model files are compared byte for byte.
 #   Identical samples: a window and a clip take the same frame, the one on
-#   screen at the middle (1.0 s into the clip; the video encoder keeps one
-#   frame a second, max-rate=1, so that is the frame at 1.0 s standing for
-#   [1.0, 2.0)), the same 1-s audio patch, the one centred (from 0.5 s), and
-#   the same cue (gst/gstmmdnnwindow.h, mmdnn_dataset_load ()); the
+#   screen at the middle (1.0 s into the clip; the video encoder encodes
+#   only that one, max-rate=0.5 phase=1 s), the same 1-s audio patch, the
+#   one centred (from 0.5 s; the audio encoder encodes only that one,
+#   hop=2 s phase=0.5 s), and the same cue (gst/gstmmdnnwindow.h, mmdnn_dataset_load ()); the
 #   elements' preprocessing equals the CLI's bit for bit
 #   (tests/check/pipelines/consistency.c) given the same decoded input. So
 #   the video is PNG (make-dataset --video-codec png): FFmpeg's decoder and
@@ -109,10 +109,12 @@ train_pipeline () {
   shift 2
   $LAUNCH -e -m filesrc location="$DS/all.mkv" ! decodebin name=d \
     d. ! audio/x-raw ! queue ! audioconvert ! audioresample ! \
-      mmdnnaudioenc model="$tp_model" hop=10000000 ! queue ! t.sink_0 \
+      mmdnnaudioenc model="$tp_model" hop=2000000000 phase=500000000 ! \
+      queue ! t.sink_0 \
     d. ! text/x-raw ! queue ! mmdnntextenc model="$tp_model" ! queue ! t.sink_1 \
     d. ! video/x-raw ! queue ! videoconvert ! video/x-raw,format=RGB ! \
-      mmdnnvideoenc model="$tp_model" max-rate=1 ! queue ! t.sink_2 \
+      mmdnnvideoenc model="$tp_model" max-rate=0.5 phase=1000000000 ! \
+      queue ! t.sink_2 \
     filesrc location="$DS/labels.srt" ! subparse ! queue ! t.label \
     mmdnntrain name=t config="$TMP/tiny.json" publish-to="$tp_model" \
       window=2000000000 batch-size=4 seed=3 publish-interval=0 "$@" \
