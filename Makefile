@@ -57,14 +57,11 @@ check-asan: deps $(ASAN_BUILD)/build.ninja
 	  meson test -C $(ASAN_BUILD) $(MESON_TEST_ARGS) \
 	  || { $(FAILURES) $(ASAN_BUILD)/meson-logs/testlog.json; exit 1; }
 
+# Ends with one line: bench: train_vs_torch=… infer_vs_torch=… gemm_vs_sgemm=…
+# pipeline_rtf=… (tests/bench/summary.py); the logs stay in $(BUILD)/bench-logs.
 bench: build
 	@tools/install-deps.sh --torch
-	$(BUILD)/tests/bench/bench-layers
-	$(BUILD)/tests/bench/bench-encoders
-	tests/bench/bench-model.sh $(BUILD)
-	tests/bench/bench-pipeline.sh $(BUILD)
-	tests/bench/bench-train.sh $(BUILD)
-	tests/bench/bench-mpi.sh $(BUILD)
+	tests/bench/run-all.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

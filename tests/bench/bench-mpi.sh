@@ -32,12 +32,8 @@ if [ -z "$MPIRUN" ] || ! "$MMDNN" train --help | grep -q "built with MPI"; then
   echo "bench-mpi.sh: skipped: $MMDNN was built without MPI (meson feature 'mpi', Debian openmpi-bin libopenmpi-dev)"
   exit 0
 fi
-if [ ! -f "$DIR/labels.csv" ] || [ "$(($(wc -l < "$DIR/labels.csv") - 1))" != "$CLIPS" ]; then
-  rm -rf "$DIR"
-  "$ROOT/tools/make-dataset" "$DIR" --clips "$CLIPS" --split train --seed 11 \
-    > "$DIR.log" 2>&1 || { cat "$DIR.log" >&2; exit 1; }
-  rm -f "$DIR.log"
-fi
+. "$HERE/common.sh"
+bench_dataset "$ROOT" "$DIR" "$CLIPS" --split train --seed 11
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mmdnn-bench-mpi-XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 export OPENBLAS_NUM_THREADS=1

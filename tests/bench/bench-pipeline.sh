@@ -23,12 +23,9 @@ DIR=$BUILD/bench
 PY=/usr/bin/python3
 
 [ -f "$BUILD/gst/libgstmmdnn.so" ] || { echo "bench-pipeline.sh: no $BUILD/gst/libgstmmdnn.so (meson compile -C $BUILD)" >&2; exit 1; }
-if [ ! -f "$DIR/avt-bench.mkv" ]; then
-  "$ROOT/tools/make-dataset" "$DIR" --clips 30 --split test --seed 3 \
-    --voices heldout --concat avt-bench.mkv > "$DIR.log" 2>&1 \
-    || { cat "$DIR.log" >&2; exit 1; }
-  rm -f "$DIR.log"
-fi
+. "$HERE/common.sh"
+bench_dataset "$ROOT" "$DIR" 30 --split test --seed 3 --voices heldout \
+  --concat avt-bench.mkv
 export GST_PLUGIN_PATH_1_0=$BUILD/gst
 export GST_REGISTRY_1_0=$DIR/registry.bin
 F=$DIR/avt-bench.mkv

@@ -43,12 +43,8 @@ DIR=$BUILD/bench-train
 BATCH=16
 
 [ -f "$BUILD/gst/libgstmmdnn.so" ] || { echo "bench-train.sh: no $BUILD/gst/libgstmmdnn.so (meson compile -C $BUILD)" >&2; exit 1; }
-if [ ! -f "$DIR/all.mkv" ] || [ "$(($(wc -l < "$DIR/labels.csv") - 1))" != "$CLIPS" ]; then
-  rm -rf "$DIR"
-  "$ROOT/tools/make-dataset" "$DIR" --clips "$CLIPS" --split train --seed 11 \
-    --concat all.mkv > "$DIR.log" 2>&1 || { cat "$DIR.log" >&2; exit 1; }
-  rm -f "$DIR.log"
-fi
+. "$HERE/common.sh"
+bench_dataset "$ROOT" "$DIR" "$CLIPS" --split train --seed 11 --concat all.mkv
 [ -f "$DIR/labels.srt" ] || "$ROOT/tools/labels-to-srt" "$DIR" --task class \
   --task speaker_gender -o "$DIR/labels.srt"
 export GST_PLUGIN_PATH_1_0=$BUILD/gst
