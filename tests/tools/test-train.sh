@@ -199,7 +199,50 @@ bad_numbers_n () {
   [ ! -e "$TMP/x.safetensors" ] || fail "wrote a model"
 }
 
-echo "1..13"
+# A diverging run: a learning rate of 1e38 overflows every update. Each
+# step is skipped with a warning naming it, the run ends normally saying
+# how many were skipped, and the model holds finite weights only.
+diverging_run_n () {
+  sed 's/"lr": 0.01/"lr": 1e38/' "$TMP/tiny.json" >"$TMP/huge-lr.json"
+  grep -q '"lr": 1e38' "$TMP/huge-lr.json" || fail "no lr in tiny.json"
+  run "$MMDNN" train "$DS" --config "$TMP/huge-lr.json" --batch 8 --seed 3 \
+    --epochs 1 --out "$TMP/div.safetensors"
+  expect_rc 0
+  expect_err "warning: model:"
+  expect_err "step skipped, weights unchanged"
+  expect_out "updates skipped for a non-finite forward or gradient"
+  $PY - "$TMP/div.safetensors" <<'PYEOF' >"$TMP/py" 2>&1 || { cat "$TMP/py"; fail "weights not finite"; }
+import json, struct, sys
+import numpy as np
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+data = np.frombuffer(b[8 + n:], dtype="<f4")
+assert len(data) > 1000, len(data)
+assert np.isfinite(data).all(), "non-finite weights"
+PYEOF
+}
+
+# A full disk as a file size limit (ulimit -f: EFBIG, what a plain
+# container allows; SIGXFSZ ignored, as it would kill the tool): --out
+# fails naming the file and the reason, the model written before is left
+# byte for byte, and no temporary file remains.
+full_disk_out_n () {
+  mkdir -p "$TMP/full"
+  cp "$TMP/m.safetensors" "$TMP/full/m.safetensors"
+  (trap '' XFSZ; ulimit -f 64; exec $TRAIN --epochs 1 \
+     --out "$TMP/full/m.safetensors") >"$TMP/out" 2>"$TMP/err"
+  rc=$?
+  expect_rc 1
+  expect_err "$TMP/full/m.safetensors"
+  expect_err "File too large"
+  cmp -s "$TMP/m.safetensors" "$TMP/full/m.safetensors" \
+    || fail "the previous model changed"
+  [ "$(ls -A "$TMP/full")" = "m.safetensors" ] \
+    || fail "left a file: $(ls -A "$TMP/full")"
+}
+
+echo "1..15"
 check generate
 check train_beats_chance
 check eval_text
@@ -212,5 +255,7 @@ check resume_not_checkpoint_n
 check bad_tasks_n
 check unwritable_out_n
 check bad_numbers_n
+check diverging_run_n
+check full_disk_out_n
 n=$((n + 1)); echo "ok $n - done ($failed failed)"
 [ $failed = 0 ]
