@@ -423,26 +423,44 @@ my_slice (int64_t n, int64_t *lo, int64_t *hi)
 
 /* Evaluates samples @idx[0..n), each process its slice, and sums the
  * counts over the processes: every one then holds the results of all n,
- * the numbers one process evaluating them all would have. */
+ * the numbers one process evaluating them all would have.
+ *
+ * A model whose forward is not finite (a diverged run: MMDNN_ERROR_DATA,
+ * the inputs being finite) cannot be evaluated: TRUE with *diverged set
+ * to why (free it) in every process alike, and no counts (accuracies
+ * NaN). */
 static gboolean
 evaluate_shared (MmdnnModel *m, MmdnnBatch *dst, int64_t cap,
                  const MmdnnBatch *all, const int64_t *idx, int64_t n,
-                 MmdnnEvalResult *res, GError **error)
+                 MmdnnEvalResult *res, char **diverged, GError **error)
 {
   const MmdnnModelConfig *c = m->config;
-  int64_t lo, hi, len = 0, o;
+  int64_t lo, hi, len = 1, o;
   int64_t *buf;
+  GError *fwd = NULL;
   gboolean ok;
 
+  *diverged = NULL;
   my_slice (n, &lo, &hi);
-  if (!evaluate_set (m, dst, cap, all, idx + lo, hi - lo, res, error))
-    return FALSE;
-  if (dist_size () == 1)
+  if (!evaluate_set (m, dst, cap, all, idx + lo, hi - lo, res, &fwd)) {
+    if (!g_error_matches (fwd, MMDNN_ERROR, MMDNN_ERROR_DATA)) {
+      g_propagate_error (error, fwd);
+      return FALSE;
+    }
+    clear_results (res);
+  }
+  if (dist_size () == 1) {
+    if (fwd != NULL)
+      *diverged = g_strdup (fwd->message);
+    g_clear_error (&fwd);
     return TRUE;
+  }
   for (int t = 0; t < c->n_tasks; t++)
     len += 2 + c->tasks[t].n_classes * c->tasks[t].n_classes;
   len *= MMDNN_N_ABLATIONS;
   buf = g_new (int64_t, len);
+  /* the last slot: the processes whose forward was not finite */
+  buf[len - 1] = fwd != NULL;
   o = 0;
   for (int a = 0; a < MMDNN_N_ABLATIONS; a++)
     for (int t = 0; t < c->n_tasks; t++) {
@@ -455,6 +473,13 @@ evaluate_shared (MmdnnModel *m, MmdnnBatch *dst, int64_t cap,
       o += cc;
     }
   ok = dist_allreduce_sum_i64 (buf, len, error);
+  if (ok && buf[len - 1] > 0) {
+    *diverged = fwd != NULL ? g_strdup (fwd->message)
+        : g_strdup ("the forward is not finite in another process");
+    clear_results (res);
+    ok = FALSE;                 /* no counts to take */
+  }
+  g_clear_error (&fwd);
   o = 0;
   for (int a = 0; ok && a < MMDNN_N_ABLATIONS; a++)
     for (int t = 0; t < c->n_tasks; t++) {
@@ -465,7 +490,7 @@ evaluate_shared (MmdnnModel *m, MmdnnBatch *dst, int64_t cap,
       o += cc;
     }
   g_free (buf);
-  return ok;
+  return ok || *diverged != NULL;
 }
 
 /* The model RNG as integers, to travel in a sum where only one process
@@ -992,7 +1017,7 @@ cli_train_run (int argc, char **argv)
   MmdnnBatch *all = NULL, *mb = NULL;
   GArray *train = NULL, *val = NULL;
   int64_t *perm = NULL;
-  char *ckpt = NULL, *config_text = NULL;
+  char *ckpt = NULL, *config_text = NULL, *skip = NULL;
   const char *dir;
   MmdnnEvalResult res[MMDNN_N_ABLATIONS];
   History hist;
@@ -1200,7 +1225,6 @@ cli_train_run (int argc, char **argv)
       for (int64_t s = 0; s < spe; s++) {
         int64_t off = s * o.batch, n = MIN (o.batch, (int64_t) train->len - off);
         double xs, loss;
-        char *skip = NULL;
 
         if (trace) {
           int64_t lo, hi;
@@ -1273,11 +1297,19 @@ cli_train_run (int argc, char **argv)
       clear_results (res);
       if (val->len > 0
           && !evaluate_shared (m, mb, cap, all, (const int64_t *) val->data,
-                               val->len, res, &error)) {
+                               val->len, res, &skip, &error)) {
         if (pg.tty)
           putchar ('\n');
         cli_error (dir, error);
         goto done;
+      }
+      if (skip != NULL) {
+        if (pg.tty)
+          putchar ('\n');
+        if (rank == 0)
+          cli_errorf ("warning: validation of epoch %" G_GINT64_FORMAT
+                      " skipped: %s", pg.epoch, skip);
+        g_clear_pointer (&skip, g_free);
       }
       for (int t = 0; t < mc->n_tasks; t++) {
         double a = val->len ? mmdnn_eval_result_accuracy (&res[0], t) : NAN;
@@ -1329,10 +1361,13 @@ cli_train_run (int argc, char **argv)
       clear_results (res);
       set = "training set";
       if (!evaluate_shared (m, mb, cap, all, (const int64_t *) train->data,
-                            train->len, res, &error)) {
+                            train->len, res, &skip, &error)) {
         cli_error (dir, error);
         goto done;
       }
+      if (skip != NULL && rank == 0)
+        cli_errorf ("warning: the plots' evaluation skipped: %s", skip);
+      g_clear_pointer (&skip, g_free);
     }
     if (rank == 0
         && !write_plots (o.plots, m->config, &hist, &res[0], set, &error)) {

@@ -199,22 +199,22 @@ bad_numbers_n () {
   [ ! -e "$TMP/x.safetensors" ] || fail "wrote a model"
 }
 
-# A diverging run: a learning rate of 1e38 overflows the updates (the
-# first four; the cosine schedule lets the fifth through, after which the
-# forward itself is no longer finite). Each such step is skipped with a
-# warning naming it, the run ends normally saying how many were skipped,
-# and the model holds finite weights only. (No validation set: the
-# evaluation of a model whose forward is not finite fails, see
-# tests/BAD-INPUT.md.)
+# A diverging run: a learning rate of 1e38 overflows the updates (most of
+# them; the cosine schedule lets one through, after which the forward
+# itself is no longer finite). Each such step is skipped with a warning
+# naming it, so is the validation of a model whose forward is not finite,
+# the run ends normally saying how many steps were skipped, and the model
+# holds finite weights only; `mmdnn eval` of it fails saying why.
 diverging_run_n () {
   sed 's/"lr": 0.01/"lr": 1e38/' "$TMP/tiny.json" >"$TMP/huge-lr.json"
   grep -q '"lr": 1e38' "$TMP/huge-lr.json" || fail "no lr in tiny.json"
   run "$MMDNN" train "$DS" --config "$TMP/huge-lr.json" --batch 8 --seed 3 \
-    --epochs 2 --val-fraction 0 --out "$TMP/div.safetensors"
+    --epochs 2 --out "$TMP/div.safetensors"
   expect_rc 0
   expect_err "warning: model:"
   expect_err "step skipped, weights unchanged"
   expect_err "is not finite"
+  expect_err "warning: validation of epoch 2 skipped"
   expect_out "updates skipped for a non-finite forward or gradient"
   $PY - "$TMP/div.safetensors" <<'PYEOF' >"$TMP/py" 2>&1 || { cat "$TMP/py"; fail "weights not finite"; }
 import json, struct, sys
@@ -226,6 +226,9 @@ data = np.frombuffer(b[8 + n:], dtype="<f4")
 assert len(data) > 1000, len(data)
 assert np.isfinite(data).all(), "non-finite weights"
 PYEOF
+  run "$MMDNN" eval "$TMP/div.safetensors" "$DS"
+  expect_rc 1
+  expect_err "non-finite value"
 }
 
 # A full disk as a file size limit (ulimit -f: EFBIG, what a plain
