@@ -257,7 +257,10 @@ mmdnn_optim_step (MmdnnOptim *o, MmdnnParamSet *ps, float lr)
  * weight decay times a huge rate flipping and growing the weights), and
  * one infinite weight turns every later output into NaN. So the step is
  * computed once into locals first, element by element with the very same
- * arithmetic, and only a step that keeps everything finite is taken. */
+ * arithmetic, and only a step that keeps everything finite is taken. It
+ * costs about what the update costs (both read the same four slabs);
+ * bounds from the largest magnitudes would read them all the same, and
+ * Adam's |m| ≤ K·√v holds only for moments this optimiser made. */
 gboolean
 mmdnn_optim_step_finite (const MmdnnOptim *o, const MmdnnParamSet *ps,
                          float lr)

@@ -16,7 +16,7 @@ set -u
 MMDNN=$1
 GEN=$2
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mmdnn-test-train-XXXXXX")
-trap 'chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'umount "$TMP/tmpfs" 2>/dev/null; chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
 PY=/usr/bin/python3
 
 . "$(dirname "$0")/tap.sh"
@@ -232,9 +232,10 @@ PYEOF
 }
 
 # A full disk as a file size limit (ulimit -f: EFBIG, what a plain
-# container allows; SIGXFSZ ignored, as it would kill the tool): --out
-# fails naming the file and the reason, the model written before is left
-# byte for byte, and no temporary file remains.
+# container allows; SIGXFSZ ignored, as it would kill the tool), and as a
+# small tmpfs (ENOSPC) where mounting one is allowed: --out fails naming
+# the file and the reason, the model written before is left byte for
+# byte, and no temporary file remains.
 full_disk_out_n () {
   mkdir -p "$TMP/full"
   cp "$TMP/m.safetensors" "$TMP/full/m.safetensors"
@@ -248,9 +249,64 @@ full_disk_out_n () {
     || fail "the previous model changed"
   [ "$(ls -A "$TMP/full")" = "m.safetensors" ] \
     || fail "left a file: $(ls -A "$TMP/full")"
+  # a really full disk (ENOSPC) where mounting a tmpfs is allowed (root
+  # outside an unprivileged container): room for the old model only
+  mkdir -p "$TMP/tmpfs"
+  kb=$(( $(wc -c <"$TMP/m.safetensors") / 1024 + 8 ))
+  if mount -t tmpfs -o size=${kb}k tmpfs "$TMP/tmpfs" 2>/dev/null; then
+    cp "$TMP/m.safetensors" "$TMP/tmpfs/m.safetensors"
+    run $TRAIN --epochs 1 --out "$TMP/tmpfs/m.safetensors"
+    expect_rc 1
+    expect_err "$TMP/tmpfs/m.safetensors"
+    expect_err "No space left on device"
+    cmp -s "$TMP/m.safetensors" "$TMP/tmpfs/m.safetensors" \
+      || fail "the previous model changed (tmpfs)"
+    [ "$(ls -A "$TMP/tmpfs")" = "m.safetensors" ] \
+      || fail "left a file: $(ls -A "$TMP/tmpfs")"
+    umount "$TMP/tmpfs"
+  else
+    echo "# no tmpfs mount allowed here: the ENOSPC case is not run"
+  fi
 }
 
-echo "1..15"
+# kill -9 of `mmdnn train --out` at 20 random moments (seeded), most in
+# the last half of an uninterrupted run's time, where the checkpoint and
+# the model are written: the model file is always byte for byte the one
+# there before or the one an uninterrupted run writes, the checkpoint
+# absent or the uninterrupted run's, whole. Nothing is asserted on time.
+kill_during_out_n () {
+  mkdir -p "$TMP/kill"
+  t0=$(date +%s.%N)
+  run $TRAIN --epochs 1 --out "$TMP/kill/new.safetensors"
+  t1=$(date +%s.%N)
+  expect_rc 0
+  olds=0; news=0
+  for i in $(seq 20); do
+    cp "$TMP/m.safetensors" "$TMP/kill/k.safetensors"
+    $TRAIN --epochs 1 --out "$TMP/kill/k.safetensors" >/dev/null 2>&1 &
+    pid=$!
+    sleep "$($PY -c "import random; random.seed($i); t = $t1 - $t0; print('%.3f' % random.uniform(0.4 * t, 1.1 * t))")"
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    if cmp -s "$TMP/m.safetensors" "$TMP/kill/k.safetensors"; then
+      olds=$((olds + 1))
+    elif cmp -s "$TMP/kill/new.safetensors" "$TMP/kill/k.safetensors"; then
+      news=$((news + 1))
+    else
+      fail "trial $i: the model is neither the old nor the new one"
+    fi
+    if [ -e "$TMP/kill/k.safetensors.ckpt" ]; then
+      cmp -s "$TMP/kill/new.safetensors.ckpt" "$TMP/kill/k.safetensors.ckpt" \
+        || fail "trial $i: the checkpoint is not the uninterrupted run's"
+      rm -f "$TMP/kill/k.safetensors.ckpt"
+    fi
+    # the temporary file of an interrupted save, if any
+    rm -f "$TMP/kill/k.safetensors."*tmp-*
+  done
+  echo "# kill -9 during mmdnn train --out: $olds kills left the old model, $news the new one"
+}
+
+echo "1..16"
 check generate
 check train_beats_chance
 check eval_text
@@ -265,5 +321,6 @@ check unwritable_out_n
 check bad_numbers_n
 check diverging_run_n
 check full_disk_out_n
+check kill_during_out_n
 n=$((n + 1)); echo "ok $n - done ($failed failed)"
 [ $failed = 0 ]
