@@ -236,19 +236,24 @@ PYEOF
 # small tmpfs (ENOSPC) where mounting one is allowed: --out fails naming
 # the file and the reason, the model written before is left byte for
 # byte, and no temporary file remains.
+# after a failed --out into DIR for REASON: the error names the file and
+# the reason, the old model is left byte for byte, nothing else is there
+expect_full_failed () {
+  expect_rc 1
+  expect_err "$1/m.safetensors"
+  expect_err "$2"
+  cmp -s "$TMP/m.safetensors" "$1/m.safetensors" \
+    || fail "the previous model changed ($2)"
+  [ "$(ls -A "$1")" = "m.safetensors" ] || fail "left a file: $(ls -A "$1")"
+}
+
 full_disk_out_n () {
   mkdir -p "$TMP/full"
   cp "$TMP/m.safetensors" "$TMP/full/m.safetensors"
   (trap '' XFSZ; ulimit -f 64; exec $TRAIN --epochs 1 \
      --out "$TMP/full/m.safetensors") >"$TMP/out" 2>"$TMP/err"
   rc=$?
-  expect_rc 1
-  expect_err "$TMP/full/m.safetensors"
-  expect_err "File too large"
-  cmp -s "$TMP/m.safetensors" "$TMP/full/m.safetensors" \
-    || fail "the previous model changed"
-  [ "$(ls -A "$TMP/full")" = "m.safetensors" ] \
-    || fail "left a file: $(ls -A "$TMP/full")"
+  expect_full_failed "$TMP/full" "File too large"
   # a really full disk (ENOSPC) where mounting a tmpfs is allowed (root
   # outside an unprivileged container): room for the old model only
   mkdir -p "$TMP/tmpfs"
@@ -256,13 +261,7 @@ full_disk_out_n () {
   if mount -t tmpfs -o size=${kb}k tmpfs "$TMP/tmpfs" 2>/dev/null; then
     cp "$TMP/m.safetensors" "$TMP/tmpfs/m.safetensors"
     run $TRAIN --epochs 1 --out "$TMP/tmpfs/m.safetensors"
-    expect_rc 1
-    expect_err "$TMP/tmpfs/m.safetensors"
-    expect_err "No space left on device"
-    cmp -s "$TMP/m.safetensors" "$TMP/tmpfs/m.safetensors" \
-      || fail "the previous model changed (tmpfs)"
-    [ "$(ls -A "$TMP/tmpfs")" = "m.safetensors" ] \
-      || fail "left a file: $(ls -A "$TMP/tmpfs")"
+    expect_full_failed "$TMP/tmpfs" "No space left on device"
     umount "$TMP/tmpfs"
   else
     echo "# no tmpfs mount allowed here: the ENOSPC case is not run"
