@@ -110,8 +110,10 @@
  * #GstMmdnnTrain:learning-rate, #GstMmdnnTrain:optimizer,
  * #GstMmdnnTrain:loss-weights, #GstMmdnnTrain:virtual-data and
  * #GstMmdnnTrain:total-steps change the config of a new run (a resumed
- * run keeps its checkpoint's). A non-finite gradient skips that update,
- * with a warning the first time; the skips are counted.
+ * run keeps its checkpoint's). A non-finite forward or gradient, or an
+ * update that would overflow a weight (a diverging run), skips that
+ * update, with a warning the first time; the skips are counted, and the
+ * weights and checkpoints stay finite.
  *
  * ## Where the weights go
  *
@@ -169,7 +171,8 @@
  *   message; `elapsed` (#gdouble): seconds since the first step;
  * - `dropped` (#guint64): windows dropped because the queue was full;
  *   `unlabelled` (#guint64): windows not trained on; `skipped`
- *   (#guint64): updates skipped (non-finite gradient); `queued` (#guint):
+ *   (#guint64): updates skipped (diverging: non-finite forward or
+ *   gradient, overflowing update); `queued` (#guint):
  *   samples waiting;
  * - `model-version` (#guint64): the registry version last published (0:
  *   none yet);

@@ -21,8 +21,11 @@
  * * Sink: `video/x-raw` in RGB, BGR, RGBA, BGRA, RGBx, BGRx, GRAY8 or I420
  *   (I420 is read as BT.601, in the range its colorimetry says: full range
  *   from JPEG decoders, limited otherwise; alpha and padding bytes are
- *   ignored), any size from 1 × 1 to 16384 × 16384 (odd sizes and padded
- *   strides are fine: GstVideoMeta is honoured), any framerate.
+ *   ignored), any size from 1 × 1 to 16384 × 16384 and at most 128 times
+ *   the model's input size each way (8192 × 8192 for a 64 × 64 model; the
+ *   scaler cannot shrink more at once: caps over it are refused, put
+ *   `videoscale` before), odd sizes and padded strides are fine
+ *   (GstVideoMeta is honoured), any framerate.
  * * Source: `application/x-mmdnn-features, modality=video, tokens=K, dim=D,
  *   model=<the model id>`; each buffer holds K × D float32, token-major.
  *
@@ -114,6 +117,7 @@ struct _GstMmdnnVideoEnc
   /* from start () to stop () (open/close) */
   MmdnnVideoPrep *prep;
   float *scratch;               /* (C, H, W): the preprocessed frame */
+  gint max_width, max_height;   /* the largest frame the model can take */
 
   /* from set_caps () */
   GstVideoInfo info;
@@ -276,6 +280,7 @@ gst_mmdnn_video_enc_init (GstMmdnnVideoEnc *self)
   self->last_emitted = GST_CLOCK_TIME_NONE;
   self->interval = GST_CLOCK_TIME_NONE;
   self->last_instant = -1;
+  self->max_width = self->max_height = MAX_SIDE;
   gst_video_info_init (&self->info);
 }
 
@@ -308,6 +313,10 @@ gst_mmdnn_video_enc_open (GstMmdnnEncoder *enc, const MmdnnModel *model,
         n_in);
     return FALSE;
   }
+  self->max_width = (gint) MIN (MAX_SIDE, MMDNN_VIDEO_MAX_DOWNSCALE
+      * c->video_prep.width);
+  self->max_height = (gint) MIN (MAX_SIDE, MMDNN_VIDEO_MAX_DOWNSCALE
+      * c->video_prep.height);
   self->last_emitted = GST_CLOCK_TIME_NONE;
   self->interval = GST_CLOCK_TIME_NONE;
   self->last_instant = -1;
@@ -379,6 +388,13 @@ gst_mmdnn_video_enc_set_caps (GstBaseTransform *trans, GstCaps *incaps,
       || GST_VIDEO_INFO_WIDTH (&info) > MAX_SIDE
       || GST_VIDEO_INFO_HEIGHT (&info) > MAX_SIDE) {
     GST_WARNING_OBJECT (self, "unsupported %" GST_PTR_FORMAT, incaps);
+    return FALSE;
+  }
+  if (GST_VIDEO_INFO_WIDTH (&info) > self->max_width
+      || GST_VIDEO_INFO_HEIGHT (&info) > self->max_height) {
+    GST_WARNING_OBJECT (self, "%dx%d is over the %dx%d the model can scale "
+        "down: put videoscale before", GST_VIDEO_INFO_WIDTH (&info),
+        GST_VIDEO_INFO_HEIGHT (&info), self->max_width, self->max_height);
     return FALSE;
   }
   /* the features side */

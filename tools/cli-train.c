@@ -423,26 +423,44 @@ my_slice (int64_t n, int64_t *lo, int64_t *hi)
 
 /* Evaluates samples @idx[0..n), each process its slice, and sums the
  * counts over the processes: every one then holds the results of all n,
- * the numbers one process evaluating them all would have. */
+ * the numbers one process evaluating them all would have.
+ *
+ * A model whose forward is not finite (a diverged run: MMDNN_ERROR_DATA,
+ * the inputs being finite) cannot be evaluated: TRUE with *diverged set
+ * to why (free it) in every process alike, and no counts (accuracies
+ * NaN). */
 static gboolean
 evaluate_shared (MmdnnModel *m, MmdnnBatch *dst, int64_t cap,
                  const MmdnnBatch *all, const int64_t *idx, int64_t n,
-                 MmdnnEvalResult *res, GError **error)
+                 MmdnnEvalResult *res, char **diverged, GError **error)
 {
   const MmdnnModelConfig *c = m->config;
-  int64_t lo, hi, len = 0, o;
+  int64_t lo, hi, len = 1, o;
   int64_t *buf;
+  GError *fwd = NULL;
   gboolean ok;
 
+  *diverged = NULL;
   my_slice (n, &lo, &hi);
-  if (!evaluate_set (m, dst, cap, all, idx + lo, hi - lo, res, error))
-    return FALSE;
-  if (dist_size () == 1)
+  if (!evaluate_set (m, dst, cap, all, idx + lo, hi - lo, res, &fwd)) {
+    if (!g_error_matches (fwd, MMDNN_ERROR, MMDNN_ERROR_DATA)) {
+      g_propagate_error (error, fwd);
+      return FALSE;
+    }
+    clear_results (res);
+  }
+  if (dist_size () == 1) {
+    if (fwd != NULL)
+      *diverged = g_strdup (fwd->message);
+    g_clear_error (&fwd);
     return TRUE;
+  }
   for (int t = 0; t < c->n_tasks; t++)
     len += 2 + c->tasks[t].n_classes * c->tasks[t].n_classes;
   len *= MMDNN_N_ABLATIONS;
   buf = g_new (int64_t, len);
+  /* the last slot: the processes whose forward was not finite */
+  buf[len - 1] = fwd != NULL;
   o = 0;
   for (int a = 0; a < MMDNN_N_ABLATIONS; a++)
     for (int t = 0; t < c->n_tasks; t++) {
@@ -455,6 +473,13 @@ evaluate_shared (MmdnnModel *m, MmdnnBatch *dst, int64_t cap,
       o += cc;
     }
   ok = dist_allreduce_sum_i64 (buf, len, error);
+  if (ok && buf[len - 1] > 0) {
+    *diverged = fwd != NULL ? g_strdup (fwd->message)
+        : g_strdup ("the forward is not finite in another process");
+    clear_results (res);
+    ok = FALSE;                 /* no counts to take */
+  }
+  g_clear_error (&fwd);
   o = 0;
   for (int a = 0; ok && a < MMDNN_N_ABLATIONS; a++)
     for (int t = 0; t < c->n_tasks; t++) {
@@ -465,7 +490,7 @@ evaluate_shared (MmdnnModel *m, MmdnnBatch *dst, int64_t cap,
       o += cc;
     }
   g_free (buf);
-  return ok;
+  return ok || *diverged != NULL;
 }
 
 /* The model RNG as integers, to travel in a sum where only one process
@@ -511,22 +536,30 @@ run_end (int status)
  * processes' streams stay in step, so a checkpoint holds the state of
  * all). tc/tn (per task) get the batch's correct and labelled samples
  * added, *loss its loss; *t_comm (+=) the seconds spent in the
- * all-reduces, waiting for the slowest process included. */
+ * all-reduces, waiting for the slowest process included.
+ *
+ * A diverged model (weights so large that the forward is no longer
+ * finite: MMDNN_ERROR_DATA from the forward, the inputs being finite)
+ * skips the step in every process alike, the counts' all-reduce telling
+ * them all: TRUE with *skipped set to why (free it), nothing added. */
 static gboolean
 train_step (MmdnnModel *m, MmdnnBatch *mb, const MmdnnBatch *all,
             const int64_t *idx, int64_t n, int64_t *tc, int64_t *tn,
-            double *loss, double *t_comm, GError **error)
+            double *loss, double *t_comm, char **skipped, GError **error)
 {
   const MmdnnModelConfig *mc = m->config;
   enum { C = MMDNN_LOSS_COUNTS_LEN, T = MMDNN_MAX_TASKS };
-  int64_t sums[C + 2 * T + RNG_LEN];
+  enum { DIVERGED = C + 2 * T + RNG_LEN };
+  int64_t sums[DIVERGED + 1];
   int64_t lo, hi;
   MmdnnLossCounts mine, total;
   MmdnnLosses share;
   MmdnnOutputs out;
+  GError *fwd = NULL;
   double t0;
   gboolean ok;
 
+  *skipped = NULL;
   memset (sums, 0, sizeof sums);
   memset (&share, 0, sizeof share);
   my_slice (n, &lo, &hi);
@@ -537,19 +570,41 @@ train_step (MmdnnModel *m, MmdnnBatch *mb, const MmdnnBatch *all,
                                          dist_rank ()));
   if (hi > lo) {
     gather (mb, all, idx + lo, hi - lo, mc);
-    if (!mmdnn_model_forward (m, mb, TRUE, &out, NULL, error)
-        || !mmdnn_model_loss_counts (m, &mine, error))
-      return FALSE;
-    memcpy (sums, &mine, sizeof mine);
-    mmdnn_outputs_score (mc, &out, mb->labels, mb->n, sums + C, sums + C + T);
+    if (!mmdnn_model_forward (m, mb, TRUE, &out, NULL, &fwd)) {
+      if (!g_error_matches (fwd, MMDNN_ERROR, MMDNN_ERROR_DATA)) {
+        g_propagate_error (error, fwd);
+        return FALSE;
+      }
+      sums[DIVERGED] = 1;
+    } else {
+      if (!mmdnn_model_loss_counts (m, &mine, error))
+        return FALSE;
+      memcpy (sums, &mine, sizeof mine);
+      mmdnn_outputs_score (mc, &out, mb->labels, mb->n, sums + C,
+                           sums + C + T);
+    }
   }
   if (dist_rank () == 0)
     rng_pack (&m->rng, sums + C + 2 * T);
   t0 = now_s ();
-  if (!dist_allreduce_sum_i64 (sums, G_N_ELEMENTS (sums), error))
+  if (!dist_allreduce_sum_i64 (sums, G_N_ELEMENTS (sums), error)) {
+    g_clear_error (&fwd);
     return FALSE;
+  }
   *t_comm += now_s () - t0;
   rng_unpack (&m->rng, sums + C + 2 * T);
+  if (sums[DIVERGED] > 0) {
+    *skipped = fwd != NULL
+        ? g_strdup_printf ("model: the forward at step %" G_GINT64_FORMAT
+                           " is not finite (%s); step skipped, weights "
+                           "unchanged", m->step, fwd->message)
+        : g_strdup_printf ("model: the forward at step %" G_GINT64_FORMAT
+                           " is not finite in another process; step "
+                           "skipped, weights unchanged", m->step);
+    g_clear_error (&fwd);
+    *loss = NAN;
+    return TRUE;
+  }
   memcpy (&total, sums, sizeof total);
   for (int t = 0; t < mc->n_tasks; t++) {
     tc[t] += sums[C + t];
@@ -735,7 +790,9 @@ train_context (Options *o)
       "steps and per epoch:\n"
       "  epoch 3/10 step 120/400 loss 1.234 acc 0.56 val_acc 0.61 samples/s 31.5\n"
       "(acc: the running training accuracy of the first task this epoch).\n"
-      "A non-finite gradient skips that update (reported, counted).\n"
+      "A diverging step (non-finite forward or gradient, or an update that\n"
+      "would overflow a weight) is skipped (reported, counted): the weights\n"
+      "and checkpoints stay finite.\n"
       "\n"
       "Data-parallel: `mpirun -np N mmdnn train ...` splits every batch of\n"
       "--batch clips (the global batch) into N contiguous slices, one per\n"
@@ -960,7 +1017,7 @@ cli_train_run (int argc, char **argv)
   MmdnnBatch *all = NULL, *mb = NULL;
   GArray *train = NULL, *val = NULL;
   int64_t *perm = NULL;
-  char *ckpt = NULL, *config_text = NULL;
+  char *ckpt = NULL, *config_text = NULL, *skip = NULL;
   const char *dir;
   MmdnnEvalResult res[MMDNN_N_ABLATIONS];
   History hist;
@@ -1180,21 +1237,23 @@ cli_train_run (int argc, char **argv)
           fputc ('\n', trace);
         }
         if (!train_step (m, mb, all, perm + off, n, tc, tn, &loss, &t_comm,
-                         &error)) {
+                         &skip, &error)) {
           if (pg.tty)
             putchar ('\n');
           cli_error (dir, error);
           goto done;
         }
-        if (!mmdnn_model_update (m, &error)) {
-          /* a non-finite gradient: the weights are untouched; the step
-           * still counts as a batch, so epochs stay step / batches. Every
-           * process sees the same sum, so rank 0 says it for all. */
+        if (skip != NULL || !mmdnn_model_update (m, &error)) {
+          /* a non-finite forward or gradient: the weights are untouched;
+           * the step still counts as a batch, so epochs stay step /
+           * batches. Every process sees the same sum, so rank 0 says it
+           * for all. */
           if (pg.tty)
             putchar ('\n');
           if (rank == 0)
-            cli_errorf ("warning: %s", error->message);
+            cli_errorf ("warning: %s", skip != NULL ? skip : error->message);
           g_clear_error (&error);
+          g_clear_pointer (&skip, g_free);
           skipped++;
           m->step++;
         }
@@ -1238,11 +1297,19 @@ cli_train_run (int argc, char **argv)
       clear_results (res);
       if (val->len > 0
           && !evaluate_shared (m, mb, cap, all, (const int64_t *) val->data,
-                               val->len, res, &error)) {
+                               val->len, res, &skip, &error)) {
         if (pg.tty)
           putchar ('\n');
         cli_error (dir, error);
         goto done;
+      }
+      if (skip != NULL) {
+        if (pg.tty)
+          putchar ('\n');
+        if (rank == 0)
+          cli_errorf ("warning: validation of epoch %" G_GINT64_FORMAT
+                      " skipped: %s", pg.epoch, skip);
+        g_clear_pointer (&skip, g_free);
       }
       for (int t = 0; t < mc->n_tasks; t++) {
         double a = val->len ? mmdnn_eval_result_accuracy (&res[0], t) : NAN;
@@ -1294,10 +1361,13 @@ cli_train_run (int argc, char **argv)
       clear_results (res);
       set = "training set";
       if (!evaluate_shared (m, mb, cap, all, (const int64_t *) train->data,
-                            train->len, res, &error)) {
+                            train->len, res, &skip, &error)) {
         cli_error (dir, error);
         goto done;
       }
+      if (skip != NULL && rank == 0)
+        cli_errorf ("warning: the plots' evaluation skipped: %s", skip);
+      g_clear_pointer (&skip, g_free);
     }
     if (rank == 0
         && !write_plots (o.plots, m->config, &hist, &res[0], set, &error)) {
@@ -1309,7 +1379,7 @@ cli_train_run (int argc, char **argv)
   printf ("wrote %s (checkpoint %s)", o.out, ckpt);
   if (skipped > 0)
     printf ("; %" G_GINT64_FORMAT " update%s skipped for a non-finite "
-            "gradient", skipped, skipped == 1 ? "" : "s");
+            "forward or gradient", skipped, skipped == 1 ? "" : "s");
   printf ("\n");
   if (size > 1 && t_train > 0)
     printf ("rank 0 spent %.2f s of %.2f s of training steps in all-reduces "

@@ -680,6 +680,7 @@ typedef struct {
   gsize    frame_cap;
   int64_t  frame_w, frame_h, frame_ns, frame_dur_ns;
   gboolean have_last;
+  int64_t  nonfinite;           /* audio samples replaced by 0 */
 } FileJob;
 
 static int64_t
@@ -899,8 +900,17 @@ on_audio (void *user, double pts_s, const float *samples, int64_t n)
 
     if (from >= to)
       continue;
-    memcpy (j->samples + (from - j->lo), samples + (from - i0),
-            (gsize) (to - from) * sizeof (float));
+    /* a NaN or infinite sample is silence, as in mmdnnaudioenc (the
+     * log-mel refuses it): the same features live and offline */
+    for (int64_t k = from; k < to; k++) {
+      float a = samples[k - i0];
+
+      if (G_UNLIKELY (!isfinite (a))) {
+        a = 0.0f;
+        fj->nonfinite++;
+      }
+      j->samples[k - j->lo] = a;
+    }
     memset (j->got + (from - j->lo), 1, (gsize) (to - from));
   }
   return TRUE;
@@ -1129,6 +1139,10 @@ load_file (const MmdnnDataset *ds, const MmdnnModelConfig *c, Prep *p,
   if (ok && !mmdnn_media_decode (path, c->logmel.sample_rate, &cb, &fj,
                                  error))
     ok = FALSE;
+  if (fj.nonfinite > 0)
+    mmdnn_log (MMDNN_LOG_WARNING, "%s: %" G_GINT64_FORMAT " non-finite "
+               "audio samples in the clips replaced by 0 (silence)", path,
+               fj.nonfinite);
   /* the last frame lasts as long as the one before it (a frame of a
    * single-frame video has no span: it shows at its PTS only) */
   if (ok && fj.error == NULL && fj.have_last)

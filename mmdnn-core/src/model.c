@@ -1442,6 +1442,13 @@ mmdnn_model_update (MmdnnModel *m, GError **error)
     return FALSE;
   }
   lr = mmdnn_lr_schedule_get (&m->schedule, m->step);
+  if (!mmdnn_optim_step_finite (m->optim, ps, lr)) {
+    g_set_error (error, MMDNN_ERROR, MMDNN_ERROR_DATA,
+                 "model: the update at step %" G_GINT64_FORMAT " (learning "
+                 "rate %g) would make a weight non-finite; step skipped, "
+                 "weights unchanged", m->step, (double) lr);
+    return FALSE;
+  }
   mmdnn_optim_step (m->optim, ps, lr);
   m->step++;
   return TRUE;

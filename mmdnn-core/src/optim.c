@@ -31,29 +31,58 @@ float_as_decimal (float x)
   return x;
 }
 
+/* The scalars of one AdamW step, the same for every element. */
+typedef struct {
+  float beta1, beta2, one_m_b1, one_m_b2, eps;
+  float decay, neg_step_size, bc2_sqrt;
+  gboolean decays;
+} AdamwStep;
+
+static void
+adamw_step_init (AdamwStep *k, float lr, float beta1, float beta2,
+                 double beta1_d, double beta2_d, float eps,
+                 float weight_decay, int64_t step)
+{
+  double bc1 = 1.0 - pow (beta1_d, (double) step);
+  double bc2 = 1.0 - pow (beta2_d, (double) step);
+
+  k->beta1 = beta1;
+  k->beta2 = beta2;
+  k->eps = eps;
+  k->decays = weight_decay != 0.0f;
+  k->decay = (float) (1.0 - (double) lr * (double) weight_decay);
+  k->one_m_b1 = (float) (1.0 - beta1_d);
+  k->one_m_b2 = (float) (1.0 - beta2_d);
+  k->neg_step_size = (float) (-((double) lr / bc1));
+  k->bc2_sqrt = (float) sqrt (bc2);
+}
+
+/* One element, shared by the update and by its dry run (optim_step_finite)
+ * so that both compute the very same floats. */
+static inline void
+adamw_element (float *p, float *m, float *v, float g, const AdamwStep *k)
+{
+  float denom;
+
+  if (k->decays)
+    *p *= k->decay;
+  *m = *m * k->beta1 + k->one_m_b1 * g;
+  *v = *v * k->beta2 + k->one_m_b2 * g * g;
+  denom = sqrtf (*v) / k->bc2_sqrt + k->eps;
+  *p += k->neg_step_size * *m / denom;
+}
+
 static void
 adamw_update (float *p, float *m, float *v, const float *g, float lr,
               float beta1, float beta2, double beta1_d, double beta2_d,
               float eps, float weight_decay, int64_t step, int64_t n)
 {
-  double bc1 = 1.0 - pow (beta1_d, (double) step);
-  double bc2 = 1.0 - pow (beta2_d, (double) step);
-  float decay = (float) (1.0 - (double) lr * (double) weight_decay);
-  float one_m_b1 = (float) (1.0 - beta1_d);
-  float one_m_b2 = (float) (1.0 - beta2_d);
-  float neg_step_size = (float) (-((double) lr / bc1));
-  float bc2_sqrt = (float) sqrt (bc2);
+  AdamwStep k;
 
-  for (int64_t i = 0; i < n; i++) {
-    float gi = g[i], denom;
-
-    if (weight_decay != 0.0f)
-      p[i] *= decay;
-    m[i] = m[i] * beta1 + one_m_b1 * gi;
-    v[i] = v[i] * beta2 + one_m_b2 * gi * gi;
-    denom = sqrtf (v[i]) / bc2_sqrt + eps;
-    p[i] += neg_step_size * m[i] / denom;
-  }
+  adamw_step_init (&k, lr, beta1, beta2, beta1_d, beta2_d, eps, weight_decay,
+                   step);
+  for (int64_t i = 0; i < n; i++)
+    adamw_element (&p[i], &m[i], &v[i], g[i], &k);
 }
 
 void
@@ -65,25 +94,31 @@ mmdnn_adamw_update (float *p, float *m, float *v, const float *g, float lr,
                 float_as_decimal (beta2), eps, weight_decay, step, n);
 }
 
+static inline void
+sgd_element (float *p, float *buf, float g, float neg_lr, float momentum,
+             float weight_decay, gboolean nesterov, gboolean first_step)
+{
+  float d = g;
+
+  if (weight_decay != 0.0f)
+    d = d + weight_decay * *p;
+  if (buf != NULL) {
+    *buf = first_step ? d : *buf * momentum + d;
+    d = nesterov ? d + momentum * *buf : *buf;
+  }
+  *p += neg_lr * d;
+}
+
 void
 mmdnn_sgd_update (float *p, float *buf, const float *g, float lr,
                   float momentum, float weight_decay, gboolean nesterov,
                   gboolean first_step, int64_t n)
 {
-  float neg_lr = -lr;
   gboolean use_buf = momentum != 0.0f && buf != NULL;
 
-  for (int64_t i = 0; i < n; i++) {
-    float d = g[i];
-
-    if (weight_decay != 0.0f)
-      d = d + weight_decay * p[i];
-    if (use_buf) {
-      buf[i] = first_step ? d : buf[i] * momentum + d;
-      d = nesterov ? d + momentum * buf[i] : buf[i];
-    }
-    p[i] += neg_lr * d;
-  }
+  for (int64_t i = 0; i < n; i++)
+    sgd_element (&p[i], use_buf ? &buf[i] : NULL, g[i], -lr, momentum,
+                 weight_decay, nesterov, first_step);
 }
 
 void
@@ -216,6 +251,58 @@ mmdnn_optim_step (MmdnnOptim *o, MmdnnParamSet *ps, float lr)
                         p->grad, lr, c->momentum, wd, c->nesterov, first,
                         p->numel);
   }
+}
+
+/* A finite gradient can still overflow a weight (a huge learning rate, or
+ * weight decay times a huge rate flipping and growing the weights), and
+ * one infinite weight turns every later output into NaN. So the step is
+ * computed once into locals first, element by element with the very same
+ * arithmetic, and only a step that keeps everything finite is taken. It
+ * costs about what the update costs (both read the same four slabs);
+ * bounds from the largest magnitudes would read them all the same, and
+ * Adam's |m| ≤ K·√v holds only for moments this optimiser made. */
+gboolean
+mmdnn_optim_step_finite (const MmdnnOptim *o, const MmdnnParamSet *ps,
+                         float lr)
+{
+  const MmdnnOptimConfig *c;
+  gboolean first;
+  double beta1_d, beta2_d;
+
+  g_return_val_if_fail (o != NULL && ps != NULL, FALSE);
+  g_return_val_if_fail (ps->allocated && ps->numel == o->numel, FALSE);
+  c = &o->config;
+  first = o->step == 0;
+  beta1_d = float_as_decimal (c->beta1);
+  beta2_d = float_as_decimal (c->beta2);
+
+  for (guint i = 0; i < ps->params->len; i++) {
+    const MmdnnParam *p = g_ptr_array_index (ps->params, i);
+    float wd = p->decay ? c->weight_decay : 0.0f;
+    gboolean use_buf = c->momentum != 0.0f && o->m != NULL;
+    AdamwStep k;
+
+    if (c->kind == MMDNN_OPTIM_ADAMW)
+      adamw_step_init (&k, lr, c->beta1, c->beta2, beta1_d, beta2_d, c->eps,
+                       wd, o->step + 1);
+    for (int64_t j = 0; j < p->numel; j++) {
+      float w = p->value[j], m = 0.0f, v = 0.0f;
+
+      if (c->kind == MMDNN_OPTIM_ADAMW) {
+        m = o->m[p->offset + j];
+        v = o->v[p->offset + j];
+        adamw_element (&w, &m, &v, p->grad[j], &k);
+      } else {
+        if (use_buf)
+          m = o->m[p->offset + j];
+        sgd_element (&w, use_buf ? &m : NULL, p->grad[j], -lr, c->momentum,
+                     wd, c->nesterov, first);
+      }
+      if (!isfinite (w) || !isfinite (m) || !isfinite (v))
+        return FALSE;
+    }
+  }
+  return TRUE;
 }
 
 double

@@ -166,6 +166,13 @@ frame_check (const MmdnnVideoPrep *vp, MmdnnPixelFormat format,
   MMDNN_CHECK (height >= 1 && height <= MAX_IN_SIZE, error, FALSE,
                "height is %" G_GINT64_FORMAT ", must be in [1, %d]", height,
                MAX_IN_SIZE);
+  MMDNN_CHECK (width <= MMDNN_VIDEO_MAX_DOWNSCALE * vp->config.width
+               && height <= MMDNN_VIDEO_MAX_DOWNSCALE * vp->config.height,
+               error, FALSE, "a %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT
+               " frame is more than %d times the model's %" G_GINT64_FORMAT
+               "×%" G_GINT64_FORMAT " input: scale it down first", width,
+               height, MMDNN_VIDEO_MAX_DOWNSCALE, (int64_t) vp->config.width,
+               (int64_t) vp->config.height);
   MMDNN_CHECK_NOT_NULL (planes, error, FALSE);
   MMDNN_CHECK_NOT_NULL (strides, error, FALSE);
   MMDNN_CHECK_NOT_NULL (out, error, FALSE);

@@ -1234,6 +1234,94 @@ test_load_all (void)
   free_tmp_dir (dir);
 }
 
+/* A 16 kHz mono float WAV of @n samples: a 440 Hz tone, with NaN, +Inf
+ * and -Inf at every 997th sample when @bad, 0 there otherwise. */
+static void
+write_float_wav (const char *dir, const char *name, int64_t n, gboolean bad)
+{
+  const guint32 rate = 16000, data_len = (guint32) n * 4;
+  GByteArray *b = g_byte_array_new ();
+  guint32 u32;
+  guint16 u16;
+
+#define PUT(v, t) (t = (v), g_byte_array_append (b, (const guint8 *) &t, sizeof t))
+  g_byte_array_append (b, (const guint8 *) "RIFF", 4);
+  PUT (GUINT32_TO_LE (36 + data_len), u32);
+  g_byte_array_append (b, (const guint8 *) "WAVEfmt ", 8);
+  PUT (GUINT32_TO_LE (16), u32);
+  PUT (GUINT16_TO_LE (3), u16);             /* IEEE float */
+  PUT (GUINT16_TO_LE (1), u16);
+  PUT (GUINT32_TO_LE (rate), u32);
+  PUT (GUINT32_TO_LE (rate * 4), u32);
+  PUT (GUINT16_TO_LE (4), u16);
+  PUT (GUINT16_TO_LE (32), u16);
+  g_byte_array_append (b, (const guint8 *) "data", 4);
+  PUT (GUINT32_TO_LE (data_len), u32);
+#undef PUT
+  for (int64_t i = 0; i < n; i++) {
+    float v = 0.3f * sinf (2.0f * (float) G_PI * 440.0f * (float) i / rate);
+
+    if (i % 997 == 5)
+      v = !bad ? 0.0f : i % 3 == 0 ? NAN : i % 3 == 1 ? INFINITY : -INFINITY;
+    g_byte_array_append (b, (const guint8 *) &v, 4);   /* host = LE here */
+  }
+  write_file (dir, name, (const char *) b->data, b->len);
+  g_byte_array_unref (b);
+}
+
+/* NaN and infinite audio samples in a data set are silence, as in
+ * mmdnnaudioenc (the log-mel itself refuses them): the clip loads, its
+ * audio input equals that of the same file with zeros in their place,
+ * and a warning names the file and the count. */
+static char *warned;
+
+static void
+keep_warning (MmdnnLogLevel level, const char *message, void *user_data)
+{
+  (void) user_data;
+  if (level == MMDNN_LOG_WARNING && warned == NULL)
+    warned = g_strdup (message);
+}
+
+static void
+test_load_nonfinite_audio_n (void)
+{
+  MmdnnModelConfig *c = mmdnn_model_config_new_default ();
+  int64_t A = 64 * 100;
+  MmdnnBatch *b[2];
+  GError *error = NULL;
+  char *dir = make_tmp_dir ();
+
+  write_float_wav (dir, "bad.wav", 32000, TRUE);
+  write_float_wav (dir, "zero.wav", 32000, FALSE);
+  write_csv (dir, HEADER "bad.wav,0,2,Bag,male\nzero.wav,0,2,Bag,male\n");
+  for (int i = 0; i < 2; i++) {
+    MmdnnDataset *ds;
+
+    mmdnn_set_log_func (keep_warning, NULL);
+    ds = mmdnn_dataset_open (dir, c, &error);
+    g_assert_no_error (error);
+    b[i] = mmdnn_batch_new (c, 1, &error);
+    g_assert_true (mmdnn_dataset_load (ds, i, c, b[i], 0, &error));
+    g_assert_no_error (error);
+    mmdnn_set_log_func (NULL, NULL);
+    g_assert_cmpfloat (b[i]->presence[1], ==, 1.0f);
+    mmdnn_dataset_free (ds);
+  }
+  for (int64_t k = 0; k < A; k++)
+    g_assert_true (isfinite (b[0]->audio[k]));
+  g_assert_cmpint (memcmp (b[0]->audio, b[1]->audio, sizeof (float) * A), ==,
+                   0);
+  g_assert_nonnull (warned);
+  assert_contains (warned, "bad.wav: ");
+  assert_contains (warned, " non-finite audio samples in the clips replaced by 0");
+  g_clear_pointer (&warned, g_free);
+  mmdnn_batch_free (b[0]);
+  mmdnn_batch_free (b[1]);
+  mmdnn_model_config_free (c);
+  free_tmp_dir (dir);
+}
+
 /* ---- ingestion: bad arguments and bad files ----------------------------- */
 
 static gboolean
@@ -1496,6 +1584,8 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/load-windows", test_load_windows);
   g_test_add_func ("/dataset/load-frame-choice", test_load_frame_choice);
   g_test_add_func ("/dataset/load-all", test_load_all);
+  g_test_add_func ("/dataset/load-nonfinite-audio_n",
+                   test_load_nonfinite_audio_n);
 
   g_test_add_func ("/dataset/open-null_n", test_open_null_n);
   g_test_add_func ("/dataset/open-missing-csv_n", test_open_missing_csv_n);

@@ -1,9 +1,12 @@
 /* Tests of the model configuration (JSON) and the model/checkpoint files.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
@@ -1066,6 +1069,68 @@ test_save_unwritable_n (void)
   mmdnn_model_free (m);
 }
 
+/* A full disk, as a file size limit (RLIMIT_FSIZE: EFBIG, what a plain
+ * container allows; SIGXFSZ ignored, as a signal would only end the test):
+ * the save fails with MMDNN_ERROR_IO naming the file and the reason, the
+ * previous file is left byte for byte, and no temporary file remains. */
+static void
+test_save_full_n (void)
+{
+  GError *err = NULL;
+  MmdnnModel *m = trained_model (NULL);
+  char *dir = tmp_path ("full"), *path, *before, *after;
+  gsize len_before, len_after;
+  struct rlimit old, small;
+  void (*old_handler) (int);
+
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  path = g_build_filename (dir, "m.ckpt", NULL);
+  g_assert_true (mmdnn_model_save_checkpoint (m, path, &err));
+  g_assert_no_error (err);
+  g_assert_true (g_file_get_contents (path, &before, &len_before, NULL));
+  m->params->values[0] += 1.0f;
+
+  for (int which = 0; which < 2; which++) {
+    GDir *d;
+    const char *name;
+    gboolean ok;
+
+    g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &old), ==, 0);
+    small = old;
+    /* room for the header, not for the tensors */
+    small.rlim_cur = 4096;
+    old_handler = signal (SIGXFSZ, SIG_IGN);
+    g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &small), ==, 0);
+    ok = which == 0 ? mmdnn_model_save_checkpoint (m, path, &err)
+        : mmdnn_model_save (m, path, &err);
+    g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &old), ==, 0);
+    signal (SIGXFSZ, old_handler);
+    g_assert_false (ok);
+    g_assert_error (err, MMDNN_ERROR, MMDNN_ERROR_IO);
+    g_assert_nonnull (strstr (err->message, path));
+    g_assert_nonnull (strstr (err->message, g_strerror (EFBIG)));
+    g_clear_error (&err);
+
+    g_assert_true (g_file_get_contents (path, &after, &len_after, NULL));
+    g_assert_cmpmem (before, len_before, after, len_after);
+    g_free (after);
+    d = g_dir_open (dir, 0, NULL);
+    g_assert_nonnull (d);
+    while ((name = g_dir_read_name (d)) != NULL)
+      g_assert_cmpstr (name, ==, "m.ckpt");
+    g_dir_close (d);
+  }
+  /* and with room again, the same save goes through */
+  g_assert_true (mmdnn_model_save_checkpoint (m, path, &err));
+  g_assert_no_error (err);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (before);
+  g_free (path);
+  g_free (dir);
+  mmdnn_model_free (m);
+}
+
 static void
 test_args_n (void)
 {
@@ -1125,6 +1190,7 @@ main (int argc, char **argv)
                    test_checkpoint_corrupt_n);
   g_test_add_func ("/model-io/load-nan_n", test_load_nan_n);
   g_test_add_func ("/model-io/save-unwritable_n", test_save_unwritable_n);
+  g_test_add_func ("/model-io/save-full_n", test_save_full_n);
   g_test_add_func ("/model-io/args_n", test_args_n);
   return g_test_run ();
 }

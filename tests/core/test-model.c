@@ -4,6 +4,9 @@
 #include <math.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
+
 #include <mmdnn/model.h>
 #include <mmdnn/augment.h>
 #include "gradcheck.h"
@@ -1214,6 +1217,94 @@ test_update_nonfinite_n (Fixture *f, gconstpointer data)
   g_clear_error (&err);
 }
 
+static gboolean
+floats_finite (const float *x, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++)
+    if (!isfinite (x[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* A diverging run: a learning rate so large that a step overflows the
+ * weights (AdamW at 1e38: the first step's size is 1e39; SGD at 1e30 with
+ * weight decay: the first step is taken, then the forward overflows and
+ * the gradient is NaN). Every such step is skipped with
+ * MMDNN_ERROR_DATA (from the update, or once the weights are huge from
+ * the forward), and the weights, the optimiser's moments and the
+ * checkpoint written afterwards stay finite. */
+static void
+test_diverging_run_n (void)
+{
+  static const struct { MmdnnOptimKind kind; float lr; } runs[] = {
+    { MMDNN_OPTIM_ADAMW, 1e38f }, { MMDNN_OPTIM_SGD, 1e30f },
+  };
+
+  for (guint r = 0; r < G_N_ELEMENTS (runs); r++) {
+    MmdnnModelConfig *c = tiny_config (TRUE, TRUE, TRUE);
+    GError *err = NULL;
+    MmdnnModel *m, *l;
+    MmdnnBatch *b;
+    MmdnnLosses losses;
+    char *dir, *path;
+    int64_t n, skipped = 0, taken = 0;
+
+    if (runs[r].kind == MMDNN_OPTIM_ADAMW)
+      mmdnn_optim_config_init_adamw (&c->optim, runs[r].lr, 0.01f);
+    else
+      mmdnn_optim_config_init_sgd (&c->optim, runs[r].lr, 0.9f, 0.01f);
+    c->warmup_steps = 0;
+    c->clip_norm = 0.0f;
+    m = mmdnn_model_new (c, 7, 4, &err);
+    g_assert_no_error (err);
+    b = random_batch (c, 4, 21);
+    n = m->params->numel;
+    for (int step = 0; step < 6; step++) {
+      /* once the weights are huge the forward itself is not finite: a
+       * DATA error the callers (CLI, mmdnntrain) count as a skipped step */
+      if (!mmdnn_model_forward (m, b, TRUE, NULL, &losses, &err)) {
+        g_assert_error (err, MMDNN_ERROR, MMDNN_ERROR_DATA);
+        g_clear_error (&err);
+        skipped++;
+      } else if (mmdnn_model_backward (m), mmdnn_model_update (m, &err)) {
+        taken++;
+      } else {
+        g_assert_error (err, MMDNN_ERROR, MMDNN_ERROR_DATA);
+        g_assert_nonnull (strstr (err->message, "skipped"));
+        g_clear_error (&err);
+        skipped++;
+      }
+      g_assert_true (floats_finite (m->params->values, n));
+      g_assert_true (floats_finite (m->optim->m, n));
+      if (m->optim->v != NULL)
+        g_assert_true (floats_finite (m->optim->v, n));
+      g_assert_cmpint (m->step, ==, taken);
+    }
+    g_assert_cmpint (skipped, >=, 1);
+    /* AdamW overflows at once; SGD takes one step, then diverges */
+    g_assert_cmpint (taken, ==, runs[r].kind == MMDNN_OPTIM_ADAMW ? 0 : 1);
+
+    dir = g_dir_make_tmp ("mmdnn-diverge-XXXXXX", &err);
+    g_assert_no_error (err);
+    path = g_build_filename (dir, "d.ckpt", NULL);
+    g_assert_true (mmdnn_model_save_checkpoint (m, path, &err));
+    g_assert_no_error (err);
+    l = mmdnn_model_load_checkpoint (path, 4, &err);
+    g_assert_no_error (err);
+    g_assert_true (floats_finite (l->params->values, n));
+    g_assert_true (floats_finite (l->optim->m, n));
+    g_assert_cmpint (l->step, ==, taken);
+    mmdnn_model_free (l);
+    g_unlink (path);
+    g_rmdir (dir);
+    g_free (path);
+    g_free (dir);
+    mmdnn_batch_free (b);
+    mmdnn_model_free (m);
+    mmdnn_model_config_free (c);
+  }
+}
+
 static void
 test_train_step_bad_batch_n (Fixture *f, gconstpointer data)
 {
@@ -1333,6 +1424,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model/new-null-config_n", test_new_null_config_n);
   g_test_add_func ("/model/new-bad-max-batch_n", test_new_bad_max_batch_n);
   g_test_add_func ("/model/new-bad-config_n", test_new_bad_config_n);
+  g_test_add_func ("/model/diverging-run_n", test_diverging_run_n);
   g_test_add_func ("/model/batch-new-bad-n_n", test_batch_new_bad_n);
 #define ADD_F(path, fn) \
   g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)

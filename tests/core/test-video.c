@@ -1198,6 +1198,42 @@ test_frame_zero_size_n (void)
   fixture_clear (&fx);
 }
 
+/* More than MMDNN_VIDEO_MAX_DOWNSCALE times the config's size either way
+ * (libswscale's area filter crashes from about 160 times on): refused,
+ * naming the limit; exactly that much still works. */
+static void
+test_frame_over_downscale_n (void)
+{
+  Fixture fx;
+  int64_t wmax, hmax;
+  uint8_t *zeros;
+  GError *err = NULL;
+
+  fixture_init (&fx);
+  wmax = MMDNN_VIDEO_MAX_DOWNSCALE * fx.c.width;
+  hmax = MMDNN_VIDEO_MAX_DOWNSCALE * fx.c.height;
+  zeros = g_malloc0 ((gsize) MAX (wmax, hmax) + 64);
+  {
+    const uint8_t *planes[3] = { zeros, NULL, NULL };
+    const int64_t wide[3] = { wmax + 1, 0, 0 }, narrow[3] = { 1, 0, 0 };
+    float *out = g_new (float, out_numel (&fx.c));
+
+    expect_bad_frame (&fx, fx.vp, MMDNN_PIXEL_GRAY8, wmax + 1, 1, planes,
+                      wide, fx.out, "times the model's");
+    expect_bad_frame (&fx, fx.vp, MMDNN_PIXEL_GRAY8, 1, hmax + 1, planes,
+                      narrow, fx.out, "times the model's");
+    g_assert_true (mmdnn_video_prep_frame (fx.vp, MMDNN_PIXEL_GRAY8, wmax, 1,
+                                           planes, wide, out, &err));
+    g_assert_no_error (err);
+    g_assert_true (mmdnn_video_prep_frame (fx.vp, MMDNN_PIXEL_GRAY8, 1, hmax,
+                                           planes, narrow, out, &err));
+    g_assert_no_error (err);
+    g_free (out);
+  }
+  g_free (zeros);
+  fixture_clear (&fx);
+}
+
 static void
 test_frame_huge_size_n (void)
 {
@@ -1394,6 +1430,8 @@ main (int argc, char **argv)
   g_test_add_func ("/video/frame-null-strides_n", test_frame_null_strides_n);
   g_test_add_func ("/video/frame-zero-size_n", test_frame_zero_size_n);
   g_test_add_func ("/video/frame-huge-size_n", test_frame_huge_size_n);
+  g_test_add_func ("/video/frame-over-downscale_n",
+                   test_frame_over_downscale_n);
   g_test_add_func ("/video/frame-stride-too-small_n",
                    test_frame_stride_too_small_n);
   g_test_add_func ("/video/frame-stride-huge_n", test_frame_stride_huge_n);

@@ -16,7 +16,8 @@
 # same number is byte-identical to an uninterrupted one. Negative: a rank killed with SIGKILL ends the run
 # (non-zero exit, no hang, the failure named) with the checkpoint intact;
 # a global batch smaller than the run; an error one rank alone sees (an
-# unwritable --out); a missing data set; an unwritable --trace-clips.
+# unwritable --out); a diverging run (every process skips the same steps);
+# a missing data set; an unwritable --trace-clips.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -u
 
@@ -233,6 +234,41 @@ error_on_rank0_only_n () {
   [ $rc != 124 ] || fail "hung"
 }
 
+# A diverging run (learning rate 1e38): the overflowing updates, the
+# non-finite forwards and the validations of the diverged model are
+# skipped in every process alike (one process's non-finite forward tells
+# them all), so 2 ranks end normally like 1 process, skipping as many
+# steps, each said once (by rank 0), with finite weights.
+diverging_n () {
+  $PY - "$TMP/exact.json" >"$TMP/huge-lr.json" <<'PYEOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["optim"]["lr"] = 1e38
+json.dump(c, sys.stdout)
+PYEOF
+  DIV="train $DS --config $TMP/huge-lr.json --batch 7 --seed 3 --val-fraction 0.25 --epochs 5"
+  run "$MMDNN" $DIV --out "$TMP/div1.safetensors"
+  expect_rc 0
+  grep -o '[0-9]* updates skipped' "$TMP/out" >"$TMP/div1.skipped" \
+    || fail "1 process: no count of skipped updates"
+  run $MPI -np 2 "$MMDNN" $DIV --out "$TMP/div2.safetensors"
+  expect_rc 0
+  expect_err "step skipped, weights unchanged"
+  grep -o '[0-9]* updates skipped' "$TMP/out" >"$TMP/div2.skipped" \
+    || fail "2 processes: no count of skipped updates"
+  cmp -s "$TMP/div1.skipped" "$TMP/div2.skipped" \
+    || fail "$(cat "$TMP/div2.skipped") with 2 processes, $(cat "$TMP/div1.skipped") with 1"
+  [ -z "$(grep 'warning:' "$TMP/err" | sort | uniq -d)" ] \
+    || fail "a warning said more than once"
+  $PY - "$TMP/div2.safetensors" <<'PYEOF' >"$TMP/py" 2>&1 || { cat "$TMP/py"; fail "weights not finite"; }
+import json, struct, sys
+import numpy as np
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+assert np.isfinite(np.frombuffer(b[8 + n:], dtype="<f4")).all()
+PYEOF
+}
+
 missing_dataset_n () {
   run $MPI -np 2 "$MMDNN" train "$TMP/nope" --out "$TMP/x.safetensors"
   expect_rc 1
@@ -249,7 +285,7 @@ bad_trace_dir_n () {
   [ ! -e "$TMP/x.safetensors" ] || fail "wrote a model"
 }
 
-echo "1..12"
+echo "1..13"
 check generate
 check two_ranks_same_weights
 check one_rank_bit_identical
@@ -259,6 +295,7 @@ check resume_same_n_virtual_data
 check kill_rank_n
 check batch_below_ranks_n
 check error_on_rank0_only_n
+check diverging_n
 check missing_dataset_n
 check bad_trace_dir_n
 n=$((n + 1)); echo "ok $n - done ($failed failed)"

@@ -16,7 +16,7 @@ set -u
 MMDNN=$1
 GEN=$2
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mmdnn-test-train-XXXXXX")
-trap 'chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'umount "$TMP/tmpfs" 2>/dev/null; chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
 PY=/usr/bin/python3
 
 . "$(dirname "$0")/tap.sh"
@@ -25,6 +25,9 @@ DS=$TMP/ds
 # the small config of the tools tests (also the base of tests/mpi's)
 cp "$(dirname "$0")/tiny.json" "$TMP/tiny.json"
 TRAIN="$MMDNN train $DS --config $TMP/tiny.json --batch 8 --seed 3"
+# the first 8 clips alone, one batch, no validation: a run short enough to
+# repeat 20 times under AddressSanitizer (small_ds makes it)
+SMALL="$MMDNN train $TMP/small --config $TMP/tiny.json --batch 8 --seed 3 --val-fraction 0 --epochs 1"
 
 # ---- positive ---------------------------------------------------------------
 
@@ -199,7 +202,125 @@ bad_numbers_n () {
   [ ! -e "$TMP/x.safetensors" ] || fail "wrote a model"
 }
 
-echo "1..13"
+# A diverging run: a learning rate of 1e38 overflows the updates (most of
+# them; the cosine schedule lets one through, after which the forward
+# itself is no longer finite). Each such step is skipped with a warning
+# naming it, so is the validation of a model whose forward is not finite,
+# the run ends normally saying how many steps were skipped, and the model
+# holds finite weights only; `mmdnn eval` of it fails saying why.
+diverging_run_n () {
+  sed 's/"lr": 0.01/"lr": 1e38/' "$TMP/tiny.json" >"$TMP/huge-lr.json"
+  grep -q '"lr": 1e38' "$TMP/huge-lr.json" || fail "no lr in tiny.json"
+  run "$MMDNN" train "$DS" --config "$TMP/huge-lr.json" --batch 8 --seed 3 \
+    --epochs 2 --out "$TMP/div.safetensors"
+  expect_rc 0
+  expect_err "warning: model:"
+  expect_err "step skipped, weights unchanged"
+  expect_err "is not finite"
+  expect_err "warning: validation of epoch 2 skipped"
+  expect_out "updates skipped for a non-finite forward or gradient"
+  $PY - "$TMP/div.safetensors" <<'PYEOF' >"$TMP/py" 2>&1 || { cat "$TMP/py"; fail "weights not finite"; }
+import json, struct, sys
+import numpy as np
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+data = np.frombuffer(b[8 + n:], dtype="<f4")
+assert len(data) > 1000, len(data)
+assert np.isfinite(data).all(), "non-finite weights"
+PYEOF
+  run "$MMDNN" eval "$TMP/div.safetensors" "$DS"
+  expect_rc 1
+  expect_err "non-finite value"
+}
+
+# A full disk as a file size limit (ulimit -f: EFBIG, what a plain
+# container allows; SIGXFSZ ignored, as it would kill the tool), and as a
+# small tmpfs (ENOSPC) where mounting one is allowed: --out fails naming
+# the file and the reason, the model written before is left byte for
+# byte, and no temporary file remains.
+# after a failed --out into DIR for REASON: the error names the file and
+# the reason, the old model is left byte for byte, nothing else is there
+small_ds () {
+  [ -e "$TMP/small/labels.csv" ] && return
+  mkdir -p "$TMP/small"
+  head -n 9 "$DS/labels.csv" >"$TMP/small/labels.csv"
+  for f in $(tail -n +2 "$TMP/small/labels.csv" | cut -d, -f1 | sort -u); do
+    ln -s "$DS/$f" "$TMP/small/$f"
+  done
+}
+
+expect_full_failed () {
+  expect_rc 1
+  expect_err "$1/m.safetensors"
+  expect_err "$2"
+  cmp -s "$TMP/m.safetensors" "$1/m.safetensors" \
+    || fail "the previous model changed ($2)"
+  [ "$(ls -A "$1")" = "m.safetensors" ] || fail "left a file: $(ls -A "$1")"
+}
+
+full_disk_out_n () {
+  small_ds
+  mkdir -p "$TMP/full"
+  cp "$TMP/m.safetensors" "$TMP/full/m.safetensors"
+  (trap '' XFSZ; ulimit -f 64; exec $SMALL \
+     --out "$TMP/full/m.safetensors") >"$TMP/out" 2>"$TMP/err"
+  rc=$?
+  expect_full_failed "$TMP/full" "File too large"
+  # a really full disk (ENOSPC) where mounting a tmpfs is allowed (root
+  # outside an unprivileged container): room for the old model only
+  mkdir -p "$TMP/tmpfs"
+  kb=$(( $(wc -c <"$TMP/m.safetensors") / 1024 + 8 ))
+  if mount -t tmpfs -o size=${kb}k tmpfs "$TMP/tmpfs" 2>/dev/null; then
+    cp "$TMP/m.safetensors" "$TMP/tmpfs/m.safetensors"
+    run $SMALL --out "$TMP/tmpfs/m.safetensors"
+    expect_full_failed "$TMP/tmpfs" "No space left on device"
+    umount "$TMP/tmpfs"
+  else
+    echo "# no tmpfs mount allowed here: the ENOSPC case is not run"
+  fi
+}
+
+# kill -9 of `mmdnn train --out` at 10 random moments (seeded) between
+# half and one and a half times an uninterrupted run's time, around where
+# the checkpoint and the model are written (tests/core/test-crash-safety.c
+# kills the writer itself 20 times; this is the tool end to end): the model file is always byte for byte the one
+# there before or the one an uninterrupted run writes, the checkpoint
+# absent or the uninterrupted run's, whole. Nothing is asserted on time.
+kill_during_out_n () {
+  small_ds
+  mkdir -p "$TMP/kill"
+  t0=$(date +%s.%N)
+  run $SMALL --out "$TMP/kill/new.safetensors"
+  t1=$(date +%s.%N)
+  expect_rc 0
+  olds=0; news=0
+  for i in $(seq 10); do
+    cp "$TMP/m.safetensors" "$TMP/kill/k.safetensors"
+    $SMALL --out "$TMP/kill/k.safetensors" >/dev/null 2>&1 &
+    pid=$!
+    sleep "$($PY -c "import random; random.seed($i); t = $t1 - $t0; print('%.3f' % random.uniform(0.5 * t, 1.5 * t))")"
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    if cmp -s "$TMP/m.safetensors" "$TMP/kill/k.safetensors"; then
+      olds=$((olds + 1))
+    elif cmp -s "$TMP/kill/new.safetensors" "$TMP/kill/k.safetensors"; then
+      news=$((news + 1))
+    else
+      fail "trial $i: the model is neither the old nor the new one"
+    fi
+    if [ -e "$TMP/kill/k.safetensors.ckpt" ]; then
+      cmp -s "$TMP/kill/new.safetensors.ckpt" "$TMP/kill/k.safetensors.ckpt" \
+        || fail "trial $i: the checkpoint is not the uninterrupted run's"
+      rm -f "$TMP/kill/k.safetensors.ckpt"
+    fi
+    # the temporary file of an interrupted save, if any
+    rm -f "$TMP/kill/k.safetensors."*tmp-*
+  done
+  echo "# kill -9 during mmdnn train --out: $olds kills left the old model, $news the new one"
+}
+
+echo "1..16"
 check generate
 check train_beats_chance
 check eval_text
@@ -212,5 +333,8 @@ check resume_not_checkpoint_n
 check bad_tasks_n
 check unwritable_out_n
 check bad_numbers_n
+check diverging_run_n
+check full_disk_out_n
+check kill_during_out_n
 n=$((n + 1)); echo "ok $n - done ($failed failed)"
 [ $failed = 0 ]

@@ -92,7 +92,9 @@ MMDNN_API void mmdnn_dataset_free (MmdnnDataset *ds);
  *     mmdnn_video_prep_frame (c->video_prep, MMDNN_PIXEL_RGB). Present if
  *     such a frame exists.
  *   audio: the first audio stream as mono at c->logmel.sample_rate (16 kHz
- *     by default); the n samples with time in [start_s, end_s) are framed
+ *     by default), a NaN or infinite sample taken as 0 (silence, as
+ *     mmdnnaudioenc does; a warning through the log hook counts them);
+ *     the n samples with time in [start_s, end_s) are framed
  *     from the window's first sample (as an element that started there
  *     would) and the audio_patch_frames (P) consecutive frames whose
  *     nominal span, P·hop_length samples, is centred in the window are

@@ -188,8 +188,10 @@ MMDNN_API gboolean mmdnn_model_forward (MmdnnModel *m, const MmdnnBatch *b,
  * (zeroed first). */
 MMDNN_API void     mmdnn_model_backward (MmdnnModel *m);
 /* Clip, learning rate from the schedule, optimiser step, step++. A
- * non-finite gradient norm skips the step (weights untouched) and returns
- * FALSE with MMDNN_ERROR_DATA: a diverging run never writes NaN weights. */
+ * non-finite gradient norm, or a step that would make a weight or an
+ * optimiser moment non-finite (a huge learning rate), skips the step
+ * (weights, optimiser state and step untouched) and returns FALSE with
+ * MMDNN_ERROR_DATA: a diverging run never writes NaN or infinite weights. */
 MMDNN_API gboolean mmdnn_model_update (MmdnnModel *m, GError **error);
 /* forward (train) + backward + update. */
 MMDNN_API gboolean mmdnn_model_train_step (MmdnnModel *m, const MmdnnBatch *b,

@@ -80,6 +80,11 @@ MMDNN_API void        mmdnn_optim_free (MmdnnOptim *o);
  * decay flag is set (the others use 0). Increments o->step. */
 MMDNN_API void mmdnn_optim_step (MmdnnOptim *o, MmdnnParamSet *ps, float lr);
 
+/* Whether mmdnn_optim_step (@o, @ps, @lr) would leave every weight and
+ * every optimiser moment finite; computes the step without taking it. */
+MMDNN_API gboolean mmdnn_optim_step_finite (const MmdnnOptim *o,
+                                           const MmdnnParamSet *ps, float lr);
+
 /* ‖g‖₂ of g: (n), accumulated in double. */
 MMDNN_API double mmdnn_grad_global_norm (const float *g, int64_t n);
 

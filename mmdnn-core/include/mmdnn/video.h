@@ -103,6 +103,13 @@ MMDNN_API MmdnnVideoPrep *mmdnn_video_prep_new (const MmdnnVideoConfig *c,
 /* NULL is a no-op. */
 MMDNN_API void mmdnn_video_prep_free (MmdnnVideoPrep *vp);
 
+/* The most a frame may be scaled down in one direction: libswscale 5.1's
+ * area filter crashes (out-of-bounds writes) from about 160 times on
+ * (measured: a 10693-wide frame to 64 fails, 10692 does not), so a frame
+ * wider or taller than this many times the model's input is refused with
+ * an error instead; scale it down first (videoscale in a pipeline). */
+#define MMDNN_VIDEO_MAX_DOWNSCALE 128
+
 /* One frame → out:(channels, height, width) of the config, row-major
  * float32, normalised as above.
  * @planes: one plane pointer for the packed formats and GRAY8, three (Y, U,
@@ -112,7 +119,8 @@ MMDNN_API void mmdnn_video_prep_free (MmdnnVideoPrep *vp);
  *   per pixel; ceil(width/2) for the I420 chroma planes) and ≤ G_MAXINT.
  *   Only the pixels of each row are read: not the padding between rows,
  *   nor anything after the last row.
- * @width, @height: the frame's, each in [1, 16384] (odd is fine).
+ * @width, @height: the frame's, each in [1, 16384] (odd is fine) and at
+ *   most MMDNN_VIDEO_MAX_DOWNSCALE times the config's width and height.
  * Bad arguments (NULL @vp, @planes, @strides, a needed plane or @out;
  * unknown @format; sizes or strides out of range) fail with
  * MMDNN_ERROR_INVALID_ARGUMENT naming the argument, and @out is not

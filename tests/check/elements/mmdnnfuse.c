@@ -1243,6 +1243,40 @@ refused_caps_test (const gchar *model, GstCaps *caps, const gchar *needle)
   gst_object_unref (el);
 }
 
+/* Caps change mid-stream: the same caps again on a pad change nothing;
+ * caps of another dimension on sink_1 after two windows: refused with an
+ * error naming the pad and the dimension, the next buffer NOT_NEGOTIATED;
+ * the model's caps again and the windows go on, exactly as before. */
+GST_START_TEST (test_caps_change_n)
+{
+  GstBus *bus = gst_bus_new ();
+  GstElement *el = fuse_new (model3_path, bus);
+  GstHarness *h0 = fuse_pad_caps (el, 0, TRUE, model3, V);
+  GstHarness *h1 = fuse_pad_caps (el, 1, FALSE, model3, A);
+
+  push (h0, features_buffer (model3, V, 1, 0, SEC));
+  push (h1, features_buffer (model3, A, 2, 0, SEC));
+  pull_window (h0, 0, 1, 2, NONE_SEED);
+  gst_harness_set_src_caps (h0, features_caps (model3, V));
+  push (h0, features_buffer (model3, V, 3, SEC, SEC));
+  push (h1, features_buffer (model3, A, 4, SEC, SEC));
+  pull_window (h0, 1, 3, 4, NONE_SEED);
+
+  check_refused (h1, bus, gst_mmdnn_features_caps_new (A, tokens_of (model3,
+              A), dim_of (model3) + 1, NULL), "sink_1", "dimension");
+  gst_harness_set_src_caps (h1, features_caps (model3, A));
+  push (h0, features_buffer (model3, V, 5, 2 * SEC, SEC));
+  push (h1, features_buffer (model3, A, 6, 2 * SEC, SEC));
+  pull_window (h0, 2, 5, 6, NONE_SEED);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+
+  gst_harness_teardown (h1);
+  gst_harness_teardown (h0);
+  bus_done (el, bus);
+  gst_object_unref (el);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_caps_wrong_dim_n)
 {
   refused_caps_test (model3_path, gst_mmdnn_features_caps_new (V,
@@ -1725,6 +1759,7 @@ mmdnnfuse_suite (void)
   tcase_add_test (tc, test_two_modality_model);
   tcase_add_test (tc, test_flush_restarts);
 
+  tcase_add_test (tc, test_caps_change_n);
   tcase_add_test (tc, test_caps_wrong_dim_n);
   tcase_add_test (tc, test_caps_wrong_tokens_n);
   tcase_add_test (tc, test_caps_wrong_model_id_n);

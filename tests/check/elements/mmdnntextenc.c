@@ -415,6 +415,62 @@ check_refused_caps (const gchar *caps_str)
   gst_harness_teardown (h);
 }
 
+static void
+assert_same_features (GstBuffer *a, GstBuffer *b)
+{
+  GstMapInfo ma, mb;
+
+  fail_unless (a != NULL && b != NULL);
+  fail_unless (gst_buffer_map (a, &ma, GST_MAP_READ));
+  fail_unless (gst_buffer_map (b, &mb, GST_MAP_READ));
+  fail_unless_equals_uint64 (ma.size, mb.size);
+  fail_unless (memcmp (ma.data, mb.data, ma.size) == 0);
+  gst_buffer_unmap (a, &ma);
+  gst_buffer_unmap (b, &mb);
+}
+
+/* Caps change mid-stream: utf8 → pango-markup → utf8, each cue read as
+ * its caps say (the markup cue gives the plain one's features), PTS kept;
+ * then caps the element refuses (utf16): the next cue is NOT_NEGOTIATED,
+ * nothing pushed; utf8 again and the stream goes on. */
+GST_START_TEST (test_textenc_caps_change_n)
+{
+  const gchar *plain = "Don't go & stay", *markup =
+      "<i>Don&apos;t</i> go &amp; <b>stay</b>";
+  GstHarness *h = make_harness (NULL, UTF8_CAPS);
+  GstBuffer *a, *b, *c;
+  GstCaps *bad;
+
+  a = gst_harness_push_and_pull (h, make_cue (plain, 0, GST_SECOND));
+  gst_harness_set_src_caps_str (h, MARKUP_CAPS);
+  b = gst_harness_push_and_pull (h, make_cue (markup, GST_SECOND,
+          GST_SECOND));
+  assert_same_features (a, b);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (b), GST_SECOND);
+  gst_harness_set_src_caps_str (h, UTF8_CAPS);
+  c = gst_harness_push_and_pull (h, make_cue (plain, 2 * GST_SECOND,
+          GST_SECOND));
+  assert_same_features (a, c);
+  gst_buffer_unref (c);
+
+  bad = gst_caps_from_string ("text/x-raw,format=utf16");
+  mmdnn_check_refuse_caps_event (h, bad);
+  gst_caps_unref (bad);
+  fail_unless_equals_int (gst_harness_push (h, make_cue (plain,
+              3 * GST_SECOND, GST_SECOND)), GST_FLOW_NOT_NEGOTIATED);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
+  gst_harness_set_src_caps_str (h, UTF8_CAPS);
+  c = gst_harness_push_and_pull (h, make_cue (plain, 4 * GST_SECOND,
+          GST_SECOND));
+  assert_same_features (a, c);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (c), 4 * GST_SECOND);
+  gst_buffer_unref (c);
+  gst_buffer_unref (b);
+  gst_buffer_unref (a);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_textenc_refuses_other_formats_n)
 {
   check_refused_caps ("text/x-raw,format=none");
@@ -633,6 +689,7 @@ mmdnntextenc_suite (void)
   tcase_add_test (tc, test_textenc_model_change_in_ready);
   tcase_add_test (tc, test_textenc_subparse);
 
+  tcase_add_test (tc, test_textenc_caps_change_n);
   tcase_add_test (tc, test_textenc_refuses_other_formats_n);
   tcase_add_test (tc, test_textenc_refuses_missing_format_n);
   tcase_add_test (tc, test_textenc_refuses_non_text_n);

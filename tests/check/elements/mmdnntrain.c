@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
@@ -1920,6 +1921,130 @@ GST_START_TEST (test_checkpoint_unwritable_n)
 }
 GST_END_TEST;
 
+/* A full disk, as a file size limit (RLIMIT_FSIZE: EFBIG, what a plain
+ * container allows; SIGXFSZ ignored, as a signal would end the process)
+ * from step 2's checkpoint on: a RESOURCE/WRITE warning naming the file and
+ * the reason while training goes on, a RESOURCE/WRITE error at EOS, and
+ * step 2's checkpoint stays, byte for byte, with no temporary file. */
+GST_START_TEST (test_checkpoint_disk_full_n)
+{
+  Sample s[8];
+  gchar *dir = tmp_folder ("full");
+  gchar *ckpt = g_build_filename (dir, "f.ckpt", NULL);
+  gchar *before, *after, *text;
+  gsize len_before, len_after;
+  struct rlimit old, small;
+  void (*old_handler) (int);
+  GstMessage *msg;
+  Rig r;
+
+  make_samples (s, 8, 1700);
+  rig_init (&r, "v", FALSE, "config", config_path, "publish-to", model_path,
+      "batch-size", 2, "checkpoint", ckpt, "checkpoint-interval", 2,
+      "publish-interval", 0, "message-interval", 1, "label", "Bag", NULL);
+  for (guint i = 0; i < 4; i++)
+    fail_unless_equals_int (rig_push_window (&r, i, 1700 + i, &s[i]),
+        GST_FLOW_OK);
+  for (;;) {
+    guint64 step = 0;
+
+    msg = pop_message (r.bus, GST_MESSAGE_ELEMENT);
+    fail_unless (msg != NULL);
+    if (gst_message_has_name (msg, "mmdnn-train"))
+      gst_structure_get_uint64 (gst_message_get_structure (msg), "step",
+          &step);
+    gst_message_unref (msg);
+    if (step >= 2)
+      break;
+  }
+  fail_unless (g_file_get_contents (ckpt, &before, &len_before, NULL));
+  /* half the checkpoint fits; the test framework's own small files do */
+  fail_unless (len_before > 2 * 16384, "checkpoint of %" G_GSIZE_FORMAT
+      " bytes", len_before);
+  fail_unless (getrlimit (RLIMIT_FSIZE, &old) == 0);
+  small = old;
+  small.rlim_cur = len_before / 2;
+  old_handler = signal (SIGXFSZ, SIG_IGN);
+  fail_unless (setrlimit (RLIMIT_FSIZE, &small) == 0);
+
+  for (guint i = 4; i < 8; i++)
+    fail_unless_equals_int (rig_push_window (&r, i, 1700 + i, &s[i]),
+        GST_FLOW_OK);
+  text = pop_warning (r.bus, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE);
+  fail_unless (strstr (text, "f.ckpt") != NULL, "%s", text);
+  g_free (text);
+  rig_eos (&r);
+  g_free (pop_error (r.bus, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE));
+  rig_clear (&r);
+  fail_unless (setrlimit (RLIMIT_FSIZE, &old) == 0);
+  signal (SIGXFSZ, old_handler);
+
+  fail_unless (g_file_get_contents (ckpt, &after, &len_after, NULL));
+  fail_unless_equals_uint64 (len_after, len_before);
+  fail_unless (memcmp (before, after, len_before) == 0);
+  fail_unless_equals_int (count_files (dir, NULL), 1);
+  g_free (after);
+  g_free (before);
+  rm_tree (dir);
+  g_free (dir);
+  g_free (ckpt);
+}
+GST_END_TEST;
+
+/* A diverging run (a learning rate of 1e38: every update would overflow
+ * the weights): each step is skipped and reported (a warning, `skipped`
+ * in the mmdnn-train message), training goes on to EOS, and the
+ * checkpoint holds the finite weights it started from. */
+GST_START_TEST (test_diverging_run_n)
+{
+  gchar *dir = tmp_folder ("diverge");
+  gchar *ckpt = g_build_filename (dir, "d.ckpt", NULL);
+  gchar *cfg = g_build_filename (dir, "lr.json", NULL);
+  gchar *json = config_text ("train-test", 8), *huge, *w;
+  GError *err = NULL;
+  GstStructure *fin;
+  MmdnnModel *m;
+  Sample s[4];
+  Rig r;
+
+  huge = strstr (json, "\"lr\": 0.01");
+  fail_unless (huge != NULL);
+  memcpy (huge, "\"lr\": 1e38", strlen ("\"lr\": 1e38"));
+  fail_unless (g_file_set_contents (cfg, json, -1, NULL));
+  make_samples (s, 4, 1800);
+  rig_init (&r, "v", FALSE, "config", cfg, "publish-to", model_path,
+      "batch-size", 2, "checkpoint", ckpt, "publish-interval", 0,
+      "label", "Bag", NULL);
+  for (guint i = 0; i < 4; i++)
+    fail_unless_equals_int (rig_push_window (&r, i, 1800 + i, &s[i]),
+        GST_FLOW_OK);
+  rig_eos (&r);
+  rig_wait_eos (&r);
+  w = pop_warning (r.bus, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_FAILED);
+  fail_unless (strstr (w, "skipped") != NULL, "%s", w);
+  g_free (w);
+  fin = final_message (r.bus);
+  fail_unless_equals_uint64 (field_u64 (fin, "skipped"), 2);
+  fail_unless_equals_uint64 (field_u64 (fin, "step"), 2);
+  gst_structure_free (fin);
+  fail_unless (gst_bus_pop_filtered (r.bus, GST_MESSAGE_ERROR) == NULL);
+  rig_clear (&r);
+
+  m = mmdnn_model_load_checkpoint (ckpt, 2, &err);
+  g_assert_no_error (err);
+  for (int64_t i = 0; i < m->params->numel; i++) {
+    fail_unless (isfinite (m->params->values[i]));
+    fail_unless (isfinite (m->optim->m[i]) && isfinite (m->optim->v[i]));
+  }
+  mmdnn_model_free (m);
+  rm_tree (dir);
+  g_free (json);
+  g_free (cfg);
+  g_free (ckpt);
+  g_free (dir);
+}
+GST_END_TEST;
+
 /* kill -9 of a training process at any moment: the checkpoint on disk
  * always loads; a resumed run starts from it, removes the temporary
  * file a kill may leave, and goes on */
@@ -2329,6 +2454,8 @@ mmdnntrain_suite (void)
   tcase_add_test (tc, test_resume_corrupt_n);
   tcase_add_test (tc, test_second_label_pad_n);
   tcase_add_test (tc, test_checkpoint_unwritable_n);
+  tcase_add_test (tc, test_checkpoint_disk_full_n);
+  tcase_add_test (tc, test_diverging_run_n);
   tcase_add_test (tc, test_caps_refused_once_n);
   tcase_add_test (tc, test_caps_not_features_n);
   tcase_add_test (tc, test_caps_modality_taken_n);

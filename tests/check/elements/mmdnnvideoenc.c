@@ -9,6 +9,7 @@
 #endif
 
 #include <string.h>
+#include <sys/mman.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
@@ -712,6 +713,120 @@ GST_START_TEST (test_videoenc_refuses_bad_size_n)
 }
 GST_END_TEST;
 
+/* Caps change mid-stream, three times (format and size): each frame is
+ * bit-exact with the core for its own caps, timestamps kept. Then caps the
+ * element refuses (NV12, 0×0): the next frame is NOT_NEGOTIATED, nothing
+ * pushed; good caps again and the stream goes on. */
+GST_START_TEST (test_videoenc_caps_change_n)
+{
+  static const struct { GstVideoFormat f; gint w, h; } steps[] = {
+    { GST_VIDEO_FORMAT_RGB, 33, 17 }, { GST_VIDEO_FORMAT_I420, 64, 48 },
+    { GST_VIDEO_FORMAT_GRAY8, 1, 1 }, { GST_VIDEO_FORMAT_BGRx, 20, 90 },
+  };
+  static const gchar *refused[] = {
+    "video/x-raw,format=NV12,width=32,height=32,framerate=30/1",
+    "video/x-raw,format=RGB,width=0,height=0,framerate=30/1",
+  };
+  const MmdnnModel *m = mmdnn_check_default_model ();
+  GstHarness *h = make_harness (NULL, 0.0);
+  guint pushed = 0;
+
+  for (guint round = 0; round < 2; round++) {
+    for (guint i = 0; i < G_N_ELEMENTS (steps); i++) {
+      gchar *caps = caps_string (steps[i].f, steps[i].w, steps[i].h, "25/1");
+      GstClockTime pts = pushed * GST_SECOND / 25;
+      GstBuffer *out;
+      Frame fr;
+      float *ref;
+      gsize n;
+
+      frame_init (&fr, steps[i].f, steps[i].w, steps[i].h, 3, 40 + i);
+      gst_harness_set_src_caps_str (h, caps);
+      out = gst_harness_push_and_pull (h, frame_buffer (&fr, pts,
+              GST_SECOND / 25));
+      fail_unless (out != NULL, "no output after %s", caps);
+      fail_unless_equals_uint64 (GST_BUFFER_PTS (out), pts);
+      ref = reference_features (m, &fr, &n);
+      mmdnn_check_assert_features_equal (out, ref, n);
+      pushed++;
+      g_free (ref);
+      gst_buffer_unref (out);
+      frame_clear (&fr);
+      g_free (caps);
+    }
+    {
+      GstCaps *bad = gst_caps_from_string (refused[round]);
+
+      mmdnn_check_refuse_caps_event (h, bad);
+      gst_caps_unref (bad);
+      fail_unless_equals_int (gst_harness_push (h, gst_buffer_new_allocate
+              (NULL, 32 * 32 * 3, NULL)), GST_FLOW_NOT_NEGOTIATED);
+      fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
+    }
+  }
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* Huge frames. 16384×16384 is more than the scaler can shrink to the
+ * default model's 64×64 at once (libswscale crashes from about 160 times
+ * on): refused at negotiation, the next buffer NOT_NEGOTIATED. The largest
+ * the model takes, 8192×8192 GRAY8 (64 MiB; mapped zero pages, so it costs
+ * no memory): one buffer of features, the same as for a small black frame,
+ * since an area downscale of zeros is zeros. The same caps with a buffer
+ * of one byte: a STREAM/FORMAT error. */
+GST_START_TEST (test_videoenc_huge_frame_n)
+{
+  const gsize side = 8192, size = side * side;
+  GstHarness *h = make_harness (NULL, 0.0);
+  GstBus *bus = mmdnn_check_attach_bus (h->element);
+  gchar *caps = caps_string (GST_VIDEO_FORMAT_GRAY8, (gint) side,
+      (gint) side, "1/1");
+  GstCaps *too_big = gst_caps_from_string ("video/x-raw,format=GRAY8,"
+      "width=16384,height=16384,framerate=1/1");
+  void *zeros = mmap (NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+      -1, 0);
+  GstBuffer *big, *out, *small_out;
+  GstMapInfo a, b;
+
+  mmdnn_check_refuse_caps_event (h, too_big);
+  gst_caps_unref (too_big);
+  mmdnn_check_push_not_negotiated (h, gst_buffer_new_allocate (NULL, 16,
+          NULL));
+
+  fail_unless (zeros != MAP_FAILED);
+  gst_harness_set_src_caps_str (h, caps);
+  big = gst_buffer_new_wrapped_full (GST_MEMORY_FLAG_READONLY, zeros, size,
+      0, size, NULL, NULL);
+  GST_BUFFER_PTS (big) = 0;
+  out = gst_harness_push_and_pull (h, big);
+  fail_unless (out != NULL);
+
+  gst_harness_set_src_caps_str (h,
+      "video/x-raw,format=GRAY8,width=64,height=64,framerate=1/1");
+  small_out = gst_harness_push_and_pull (h, gst_buffer_new_wrapped
+      (g_malloc0 (64 * 64), 64 * 64));
+  fail_unless (gst_buffer_map (out, &a, GST_MAP_READ));
+  fail_unless (gst_buffer_map (small_out, &b, GST_MAP_READ));
+  fail_unless_equals_int (a.size, b.size);
+  fail_unless (memcmp (a.data, b.data, a.size) == 0);
+  gst_buffer_unmap (small_out, &b);
+  gst_buffer_unmap (out, &a);
+  gst_buffer_unref (small_out);
+  gst_buffer_unref (out);
+
+  gst_harness_set_src_caps_str (h, caps);
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_new_allocate (NULL,
+              1, NULL)), GST_FLOW_ERROR);
+  mmdnn_check_expect_message (bus, GST_MESSAGE_ERROR, GST_STREAM_ERROR,
+      GST_STREAM_ERROR_FORMAT, NULL);
+  mmdnn_check_detach_bus (h->element, bus);
+  gst_harness_teardown (h);
+  munmap (zeros, size);
+  g_free (caps);
+}
+GST_END_TEST;
+
 /* Downstream wants features the model does not make. */
 GST_START_TEST (test_videoenc_downstream_mismatch_n)
 {
@@ -1091,6 +1206,8 @@ mmdnnvideoenc_suite (void)
   tcase_add_test (tc, test_videoenc_model_without_video_n);
   tcase_add_test (tc, test_videoenc_model_change_in_playing_n);
   tcase_add_test (tc, test_videoenc_short_buffer_n);
+  tcase_add_test (tc, test_videoenc_caps_change_n);
+  tcase_add_test (tc, test_videoenc_huge_frame_n);
   tcase_add_test (tc, test_videoenc_max_rate_drops_without_work_n);
   tcase_add_test (tc, test_videoenc_no_pts_not_limited_n);
   tcase_add_test (tc, test_videoenc_max_rate_range_n);
