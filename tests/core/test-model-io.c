@@ -420,6 +420,40 @@ test_config_tasks_n (void)
                      "modalities[1] = \"text\": listed twice");
 }
 
+/* Only strict JSON of bounded depth reaches json-glib, which recurses once
+ * per level: 100 kB of "[" overflowed the stack
+ * (tests/fuzz/regress/config/stack-overflow-nesting). */
+static void
+test_config_strict_json_n (void)
+{
+  char *deep = g_strnfill (100000, '[');
+  GString *s = g_string_new ("{\"model_id\": ");
+
+  expect_json_error (deep, MMDNN_ERROR_FORMAT,
+                     "not valid JSON: text byte 32: JSON nested deeper than "
+                     "32 levels");
+  /* 33 levels below a valid start */
+  for (int i = 0; i < 32; i++)
+    g_string_append_c (s, '[');
+  for (int i = 0; i < 32; i++)
+    g_string_append_c (s, ']');
+  g_string_append_c (s, '}');
+  expect_json_error (s->str, MMDNN_ERROR_FORMAT, "nested deeper than 32 levels");
+  /* json-glib would wrap 2^64 + 10 to 10 and take it */
+  expect_json_error ("{\"optim\": {\"total_steps\": 18446744073709551626}}",
+                     MMDNN_ERROR_FORMAT, "integer out of the 64-bit range");
+  expect_json_error ("{\"model_id\": \"x\" /* comment */}", MMDNN_ERROR_FORMAT,
+                     "text byte 17: expected ',' or '}'");
+  expect_json_error ("{'model_id': 'x'}", MMDNN_ERROR_FORMAT,
+                     "text byte 1: expected a quoted member name");
+  expect_json_error ("{} {}", MMDNN_ERROR_FORMAT,
+                     "text byte 3: data after the JSON value");
+  expect_json_error ("{\"model_id\": 0x10}", MMDNN_ERROR_FORMAT,
+                     "not valid JSON");
+  g_string_free (s, TRUE);
+  g_free (deep);
+}
+
 static void
 test_config_syntax_n (void)
 {
@@ -1116,6 +1150,7 @@ main (int argc, char **argv)
                    test_config_inconsistent_n);
   g_test_add_func ("/model-io/config/tasks_n", test_config_tasks_n);
   g_test_add_func ("/model-io/config/syntax_n", test_config_syntax_n);
+  g_test_add_func ("/model-io/config/strict-json_n", test_config_strict_json_n);
   g_test_add_func ("/model-io/config/check-set-task_n", test_config_check_n);
   g_test_add_func ("/model-io/load-missing_n", test_load_missing_n);
   g_test_add_func ("/model-io/load-corrupt_n", test_load_corrupt_n);
