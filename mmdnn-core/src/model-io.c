@@ -385,6 +385,42 @@ check_finite (const MmdnnModel *m, const char *path, GError **error)
   return TRUE;
 }
 
+/* The optimiser state feeds every step after a resume: a NaN in m or v,
+ * or a negative v (Adam divides by its square root), makes the first step
+ * write NaN weights, which the update's check of the gradient norm cannot
+ * see; a diverged run's checkpoint must not pass for a good one. Found by
+ * the checkpoint fuzz target (tests/fuzz/regress/checkpoint/). */
+static gboolean
+check_optim_state (const MmdnnModel *m, const char *path, GError **error)
+{
+  const MmdnnOptim *o = m->optim;
+
+  for (guint i = 0; i < m->params->params->len; i++) {
+    const MmdnnParam *p = g_ptr_array_index (m->params->params, i);
+    for (int64_t k = 0; k < p->numel; k++) {
+      const char *prefix = NULL, *why = "";
+      float v = 0.0f;
+      if (o->m != NULL && !isfinite (o->m[p->offset + k])) {
+        prefix = PREFIX_M;
+        v = o->m[p->offset + k];
+      } else if (o->v != NULL && !(o->v[p->offset + k] >= 0.0f
+                                   && isfinite (o->v[p->offset + k]))) {
+        prefix = PREFIX_V;
+        v = o->v[p->offset + k];
+        if (isfinite (v))
+          why = " (a second moment is never negative)";
+      }
+      if (prefix != NULL) {
+        g_set_error (error, MMDNN_ERROR, MMDNN_ERROR_DATA,
+                     "%s: tensor '%s%s' element %" G_GINT64_FORMAT " is %g%s",
+                     path, prefix, p->name, k, (double) v, why);
+        return FALSE;
+      }
+    }
+  }
+  return TRUE;
+}
+
 static gboolean
 is_checkpoint (const MmdnnSafetensors *st)
 {
@@ -438,7 +474,8 @@ mmdnn_model_load_checkpoint (const char *path, int64_t max_batch,
             : parse_count (st, path, KEY_OPTIM_STEP, &optim_step, error))
         && parse_rng (st, path, &rng, error)
         && read_checkpoint_tensors (st, path, m, TRUE, error)
-        && check_finite (m, path, error);
+        && check_finite (m, path, error)
+        && check_optim_state (m, path, error);
   }
   mmdnn_safetensors_close (st);
   if (!ok) {

@@ -1053,6 +1053,55 @@ test_load_nan_n (void)
   mmdnn_model_free (m);
 }
 
+/* A checkpoint's optimiser state must be finite, Adam's v ≥ 0: either
+ * would make the first step after resuming write NaN weights
+ * (tests/fuzz/regress/checkpoint/). */
+static void
+test_load_checkpoint_bad_optim_n (void)
+{
+  static const struct {
+    gboolean v;
+    float value;
+    const char *needle;
+  } cases[] = {
+    { FALSE, NAN, "tensor 'optim.m.fusion.attn.bias' element 1 is nan" },
+    { FALSE, -INFINITY, "tensor 'optim.m.fusion.attn.bias' element 1 is -inf" },
+    { TRUE, NAN, "tensor 'optim.v.fusion.attn.bias' element 1 is nan" },
+    { TRUE, INFINITY, "tensor 'optim.v.fusion.attn.bias' element 1 is inf" },
+    { TRUE, -1e-30f, "tensor 'optim.v.fusion.attn.bias' element 1 is -1e-30 "
+      "(a second moment is never negative)" },
+  };
+  GError *err = NULL;
+  MmdnnModel *m = trained_model (NULL), *l;
+  char *path = tmp_path ("bad-optim.safetensors");
+  MmdnnParam *p = mmdnn_param_set_lookup (m->params, "fusion.attn.bias");
+
+  g_assert_nonnull (p);
+  g_assert_nonnull (m->optim->m);
+  g_assert_nonnull (m->optim->v);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    float *slab = cases[i].v ? m->optim->v : m->optim->m;
+    float old = slab[p->offset + 1];
+
+    slab[p->offset + 1] = cases[i].value;
+    g_assert_true (mmdnn_model_save_checkpoint (m, path, &err));
+    expect_load_error (path, TRUE, MMDNN_ERROR_DATA, cases[i].needle);
+    /* the weights alone are fine: it still loads as a model */
+    l = mmdnn_model_load (path, 1, &err);
+    g_assert_no_error (err);
+    mmdnn_model_free (l);
+    slab[p->offset + 1] = old;
+  }
+  /* -0 is a valid second moment */
+  m->optim->v[p->offset + 1] = -0.0f;
+  g_assert_true (mmdnn_model_save_checkpoint (m, path, &err));
+  l = mmdnn_model_load_checkpoint (path, 1, &err);
+  g_assert_no_error (err);
+  mmdnn_model_free (l);
+  g_free (path);
+  mmdnn_model_free (m);
+}
+
 static void
 test_save_unwritable_n (void)
 {
@@ -1159,6 +1208,8 @@ main (int argc, char **argv)
   g_test_add_func ("/model-io/checkpoint-corrupt_n",
                    test_checkpoint_corrupt_n);
   g_test_add_func ("/model-io/load-nan_n", test_load_nan_n);
+  g_test_add_func ("/model-io/load-checkpoint-bad-optim_n",
+                   test_load_checkpoint_bad_optim_n);
   g_test_add_func ("/model-io/save-unwritable_n", test_save_unwritable_n);
   g_test_add_func ("/model-io/args_n", test_args_n);
   return g_test_run ();
