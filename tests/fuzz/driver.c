@@ -1,8 +1,9 @@
 /* mmdnn — replays files through a fuzz target without libFuzzer, so that
  * the seeds and the regression inputs run in every build (make check,
- * make check-asan): `fuzz-TARGET FILE|DIR...`, each DIR's regular files in
- * name order. Fails when no input was found (a missing corpus must not
- * pass silently); a crash is the sanitizer's or the target's abort.
+ * make check-asan): `fuzz-TARGET FILE|DIR...`, each DIR's regular files
+ * (but dotfiles) in name order. Fails when no input was found (a missing
+ * corpus must not pass silently); a crash is the sanitizer's or the
+ * target's abort.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 #include <string.h>
@@ -65,7 +66,9 @@ main (int argc, char **argv)
       for (guint k = 0; k < names->len; k++) {
         const char *p = g_ptr_array_index (names, k);
 
-        if (!g_file_test (p, G_FILE_TEST_IS_REGULAR))
+        /* .gitkeep holds an empty regress/ folder in git */
+        if (!g_file_test (p, G_FILE_TEST_IS_REGULAR)
+            || g_str_has_prefix (strrchr (p, '/') + 1, "."))
           continue;
         if (run_file (p) < 0) {
           g_ptr_array_unref (names);

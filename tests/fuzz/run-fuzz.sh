@@ -32,8 +32,8 @@ for t in "${targets[@]}"; do
   [ -x "$exe" ] || { echo "run-fuzz.sh: $exe missing (meson setup -Dfuzz=true, then compile)" >&2; exit 2; }
   corpus=$work/$t
   mkdir -p "$corpus"
-  cp tests/fuzz/corpus/"$t"/* "$corpus"/
-  [ -d tests/fuzz/regress/"$t" ] && cp tests/fuzz/regress/"$t"/* "$corpus"/
+  find tests/fuzz/corpus/"$t" tests/fuzz/regress/"$t" -type f ! -name '.*' \
+    -exec cp {} "$corpus"/ \;
   log=$work/$t.log
   echo "== fuzz-$t: ${seconds} s"
   # -timeout: an input slower than 10 s is a hang; -rss_limit_mb also
