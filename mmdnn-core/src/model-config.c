@@ -1425,10 +1425,10 @@ mmdnn_model_config_from_json (const char *json, gssize len, GError **error)
     return NULL;
   }
   /* json-glib recurses once per nesting level: 100 kB of "[" overflowed
-   * the stack (found by fuzzing, tests/fuzz/regress/config/), from a
-   * config file or from the metadata of any model file an element opens.
-   * It sees only strict JSON of bounded depth, as a safetensors header
-   * does; that also stops integers beyond int64 from wrapping silently. */
+   * the stack (tests/fuzz/regress/config/), from a config file or from the
+   * metadata of any model file an element opens. It sees only strict JSON
+   * of bounded depth, as a safetensors header does; that also stops
+   * integers beyond int64 from wrapping silently. */
   if (!mmdnn_json_check_strict (json, (gsize) len, "text", FALSE, &local)) {
     g_set_error (error, MMDNN_ERROR, MMDNN_ERROR_FORMAT,
                  "model config: not valid JSON: %s", local->message);

@@ -1102,6 +1102,33 @@ test_load_checkpoint_bad_optim_n (void)
   mmdnn_model_free (m);
 }
 
+/* The parameters are matched against the file before anything is
+ * allocated: a config declaring 2^39 of them in a file holding none fails
+ * at once, naming a missing tensor. The loader used to allocate first:
+ * this failed as out of memory, and 800 million parameters were allocated
+ * and filled (tests/fuzz/regress/model/oom-params-not-in-file.safetensors). */
+static void
+test_load_huge_config_n (void)
+{
+  GError *err = NULL;
+  char *path = tmp_path ("huge-config.safetensors");
+  MmdnnSafetensorsWriter *w = mmdnn_safetensors_writer_new ();
+
+  mmdnn_safetensors_writer_set_metadata (w, "mmdnn.format_version", "1");
+  mmdnn_safetensors_writer_set_metadata (w, "mmdnn.config",
+      "{\"modalities\": [\"text\"], \"preprocessing\": {\"text\": "
+      "{\"buckets\": 2147483647}}, \"encoders\": {\"text\": {\"embed\": 256}}}");
+  g_assert_true (mmdnn_safetensors_writer_save (w, path, &err));
+  expect_load_error (path, FALSE, MMDNN_ERROR_MISMATCH,
+                     "no tensor 'text.emb.weight' for parameter");
+  mmdnn_safetensors_writer_set_metadata (w, "mmdnn.step", "1");
+  g_assert_true (mmdnn_safetensors_writer_save (w, path, &err));
+  expect_load_error (path, TRUE, MMDNN_ERROR_MISMATCH,
+                     "no tensor 'text.emb.weight' for parameter");
+  mmdnn_safetensors_writer_free (w);
+  g_free (path);
+}
+
 static void
 test_save_unwritable_n (void)
 {
@@ -1208,6 +1235,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model-io/checkpoint-corrupt_n",
                    test_checkpoint_corrupt_n);
   g_test_add_func ("/model-io/load-nan_n", test_load_nan_n);
+  g_test_add_func ("/model-io/load-huge-config_n", test_load_huge_config_n);
   g_test_add_func ("/model-io/load-checkpoint-bad-optim_n",
                    test_load_checkpoint_bad_optim_n);
   g_test_add_func ("/model-io/save-unwritable_n", test_save_unwritable_n);

@@ -8,7 +8,8 @@
 #include <sys/mman.h>
 
 #include <glib/gstdio.h>
-#include <mmdnn/error.h>
+#include <mmdnn/model.h>
+#include <mmdnn/safetensors.h>
 
 #include "fuzz-common.h"
 
@@ -98,4 +99,34 @@ fuzz_tmp_path (const char *name)
       return g_ptr_array_index (tmp_paths, i);
   g_ptr_array_add (tmp_paths, g_build_filename (tmp_dir, name, NULL));
   return g_ptr_array_index (tmp_paths, tmp_paths->len - 1);
+}
+
+gboolean
+fuzz_model_fits (const char *path)
+{
+  MmdnnSafetensors *st = mmdnn_safetensors_open (path, NULL);
+  MmdnnModelConfig *c = NULL;
+  const char *json;
+  gboolean fits = TRUE;
+
+  json = st != NULL ? mmdnn_safetensors_get_metadata (st, "mmdnn.config")
+                    : NULL;
+  if (json != NULL)
+    c = mmdnn_model_config_from_json (json, -1, NULL);
+  if (c != NULL) {
+    const MmdnnVideoConfig *v = &c->video_prep;
+    const MmdnnTextConfig *t = &c->text_prep;
+
+    /* an absent modality's sizes are checked but allocate nothing */
+    fits = (!c->has[MMDNN_MODALITY_VIDEO]
+            || v->channels * v->height * v->width <= 3 * 64 * 64)
+        && (!c->has[MMDNN_MODALITY_AUDIO]
+            || c->logmel.n_mels * c->audio_patch_frames <= 64 * 100)
+        && (!c->has[MMDNN_MODALITY_TEXT]
+            || t->max_tokens * t->max_ids_per_token <= 32 * 16);
+    mmdnn_model_config_free (c);
+  }
+  if (st != NULL)
+    mmdnn_safetensors_close (st);
+  return fits;
 }

@@ -28,6 +28,18 @@ const char *fuzz_file (const uint8_t *data, size_t size);
  * @name NULL: the folder itself. */
 const char *fuzz_tmp_path (const char *name);
 
+/* Whether the model or checkpoint file at @path, if it is one, has inputs
+ * no larger than the default model's (3×64×64 video, a 64×100 audio
+ * patch, 32×16 text ids). A valid config may ask for a 4096×4096 input,
+ * whose activations take gigabytes at batch 1 however few parameters it
+ * has: the loader must allocate them, and no check of the file could
+ * refuse them (the parameters, in contrast, are bounded by the file's
+ * tensors: the loader checks that). So the model and checkpoint targets
+ * load only models of at most the default's input size, as an image
+ * decoder's fuzzer caps the image size. Anything that is not a readable
+ * model file fits, for the loader to refuse. */
+gboolean fuzz_model_fits (const char *path);
+
 /* The oracle: a broken promise ends the run with a message and a stack. */
 #define fuzz_assert(cond)                                                      \
   G_STMT_START {                                                               \

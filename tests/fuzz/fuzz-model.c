@@ -60,6 +60,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     g_clear_error (&err);
   }
 
+  if (!fuzz_model_fits (path))
+    return 0;
   m = mmdnn_model_load (path, 1, &err);
   fuzz_assert ((m == NULL) == (err != NULL));
   if (m != NULL) {
