@@ -3,18 +3,22 @@
 #   make demo    install what is missing, build, classify a short generated
 #                clip with the default model (tools/demo.sh)
 #   make check   install what is missing, configure build/, compile, run every test
+#   make fuzz    the libFuzzer targets of tests/fuzz, FUZZ_SECONDS (30) each,
+#                in a clang tree of their own (build-fuzz)
 #   make bench   benchmarks, ours against sgemm and PyTorch, and the plugin in
 #                a pipeline (by hand; never part of make check; installs
 #                python3-torch if missing)
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
 MESON_TEST_ARGS ?= --print-errorlogs
 # JOBS=N limits the compile to N parallel jobs (default: ninja's choice)
 JOBS ?=
 MESON_COMPILE_ARGS ?= $(if $(JOBS),-j $(JOBS))
 
-.PHONY: all deps configure build demo check check-asan bench clean
+.PHONY: all deps configure build demo check check-asan fuzz bench clean
 
 all: build
 
@@ -57,6 +61,19 @@ check-asan: deps $(ASAN_BUILD)/build.ninja
 	  meson test -C $(ASAN_BUILD) $(MESON_TEST_ARGS) \
 	  || { $(FAILURES) $(ASAN_BUILD)/meson-logs/testlog.json; exit 1; }
 
+# Coverage-guided fuzzing (tests/fuzz/README.md): clang with libFuzzer,
+# ASan and UBSan, only the core and the targets built; each target runs
+# FUZZ_SECONDS from a temporary copy of its corpus. Anything found fails
+# the run with the reproducer's path and the stack.
+$(FUZZ_BUILD)/build.ninja:
+	@tools/install-deps.sh
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true \
+	  -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	meson compile -C $(FUZZ_BUILD) $(MESON_COMPILE_ARGS)
+	tests/fuzz/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 # Ends with one line: bench: train_vs_torch=… infer_vs_torch=… gemm_vs_sgemm=…
 # pipeline_rtf=… (tests/bench/summary.py); the logs stay in $(BUILD)/bench-logs.
 bench: build
@@ -64,4 +81,4 @@ bench: build
 	tests/bench/run-all.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

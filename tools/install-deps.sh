@@ -24,6 +24,8 @@ pkgs=(
   flite festival festvox-itapc16k festvox-italp16k festvox-czech-dita espeak-ng
   # meson feature 'mpi': `mpirun -np N mmdnn train`, the mpi test suite
   openmpi-bin libopenmpi-dev
+  # make fuzz: clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 for arg in "$@"; do
   case "$arg" in

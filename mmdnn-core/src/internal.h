@@ -19,3 +19,15 @@ void mmdnn_log (MmdnnLogLevel level, const char *format, ...) G_GNUC_PRINTF (2, 
 #define MMDNN_CHECK_NOT_NULL(ptr, error, ret)                                  \
   MMDNN_CHECK ((ptr) != NULL, error, ret, "%s: %s must not be NULL",           \
                G_STRFUNC, #ptr)
+
+/* Strict RFC 8259 syntax of @len bytes of UTF-8 (checked before): what
+ * json-glib may parse. It alone would take comments, single quotes, hex
+ * numbers and trailing values, wrap integers beyond int64 without telling,
+ * and recurse once per nesting level (a deep enough text overflows the
+ * stack). Also refused: nesting deeper than MMDNN_JSON_MAX_DEPTH, "\u0000",
+ * lone surrogates, control characters in strings; with @object_root, a
+ * root that is not an object. MMDNN_ERROR_FORMAT, the message starting
+ * with @what ("header byte 12: ..."). */
+#define MMDNN_JSON_MAX_DEPTH 32
+gboolean mmdnn_json_check_strict (const char *s, gsize len, const char *what,
+                                  gboolean object_root, GError **error);

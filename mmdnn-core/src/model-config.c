@@ -1424,6 +1424,17 @@ mmdnn_model_config_from_json (const char *json, gssize len, GError **error)
                  "model config: the JSON text is not valid UTF-8");
     return NULL;
   }
+  /* json-glib recurses once per nesting level: 100 kB of "[" overflowed
+   * the stack (tests/fuzz/regress/config/), from a config file or from the
+   * metadata of any model file an element opens. It sees only strict JSON
+   * of bounded depth, as a safetensors header does; that also stops
+   * integers beyond int64 from wrapping silently. */
+  if (!mmdnn_json_check_strict (json, (gsize) len, "text", FALSE, &local)) {
+    g_set_error (error, MMDNN_ERROR, MMDNN_ERROR_FORMAT,
+                 "model config: not valid JSON: %s", local->message);
+    g_clear_error (&local);
+    return NULL;
+  }
 
   parser = json_parser_new ();
   dup.seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

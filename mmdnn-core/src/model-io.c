@@ -25,6 +25,7 @@
 #include <mmdnn/model.h>
 #include <mmdnn/safetensors.h>
 #include "internal.h"
+#include "model-internal.h"
 
 #define KEY_VERSION    "mmdnn.format_version"
 #define KEY_ID         "mmdnn.model_id"
@@ -203,6 +204,39 @@ parse_rng (const MmdnnSafetensors *st, const char *path, MmdnnRng *r,
   return ok;
 }
 
+/* tensor @name must exist with @p's shape; with @data NULL it must not
+ * exist */
+static gboolean
+match_tensor (const MmdnnSafetensors *st, const char *path, const char *name,
+              const MmdnnParam *p, const float **data, GError **error)
+{
+  int ndim;
+  int64_t shape[MMDNN_MAX_DIMS];
+
+  if (!mmdnn_safetensors_get (st, name, &ndim, shape, data)) {
+    g_set_error (error, MMDNN_ERROR, MMDNN_ERROR_MISMATCH,
+                 "%s: no tensor '%s' for parameter '%s'", path, name, p->name);
+    return FALSE;
+  }
+  if (ndim != p->ndim
+      || memcmp (shape, p->shape, sizeof (int64_t) * ndim) != 0) {
+    GString *a = g_string_new ("("), *b = g_string_new ("(");
+    for (int k = 0; k < ndim; k++)
+      g_string_append_printf (a, "%s%" G_GINT64_FORMAT, k ? ", " : "",
+                              shape[k]);
+    for (int k = 0; k < p->ndim; k++)
+      g_string_append_printf (b, "%s%" G_GINT64_FORMAT, k ? ", " : "",
+                              p->shape[k]);
+    g_set_error (error, MMDNN_ERROR, MMDNN_ERROR_MISMATCH,
+                 "%s: tensor '%s' has shape %s), parameter '%s' is %s)", path,
+                 name, a->str, p->name, b->str);
+    g_string_free (a, TRUE);
+    g_string_free (b, TRUE);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* The metadata and the model it describes; the parameters are still the
  * random ones. */
 static MmdnnModel *
@@ -259,11 +293,30 @@ open_model (const char *path, int64_t max_batch, MmdnnSafetensors **st_out,
     mmdnn_model_config_free (c);
     goto fail;
   }
-  /* the seed is irrelevant: every parameter is overwritten */
-  m = mmdnn_model_new (c, 0, max_batch, error);
+  m = mmdnn_model_declare (c, max_batch, error);
   mmdnn_model_config_free (c);
   if (m == NULL) {
     g_prefix_error (error, "%s: ", path);
+    goto fail;
+  }
+  /* Every parameter must be in the file with its shape: checked before
+   * anything is allocated, the file's tensors bound what a config may ask
+   * for. A 288-byte file whose config declared 800 million parameters
+   * made the loader allocate and fill gigabytes before it found none
+   * (tests/fuzz/regress/model/). The seed is irrelevant: every parameter
+   * is overwritten. */
+  for (guint i = 0; i < m->params->params->len; i++) {
+    const MmdnnParam *p = g_ptr_array_index (m->params->params, i);
+    const float *data;
+
+    if (!match_tensor (st, path, p->name, p, &data, error)) {
+      mmdnn_model_free (m);
+      goto fail;
+    }
+  }
+  if (!mmdnn_model_allocate (m, 0, error)) {
+    g_prefix_error (error, "%s: ", path);
+    mmdnn_model_free (m);
     goto fail;
   }
   *st_out = st;
@@ -272,39 +325,6 @@ open_model (const char *path, int64_t max_batch, MmdnnSafetensors **st_out,
 fail:
   mmdnn_safetensors_close (st);
   return NULL;
-}
-
-/* tensor @name must exist with @p's shape; with @data NULL it must not
- * exist */
-static gboolean
-match_tensor (const MmdnnSafetensors *st, const char *path, const char *name,
-              const MmdnnParam *p, const float **data, GError **error)
-{
-  int ndim;
-  int64_t shape[MMDNN_MAX_DIMS];
-
-  if (!mmdnn_safetensors_get (st, name, &ndim, shape, data)) {
-    g_set_error (error, MMDNN_ERROR, MMDNN_ERROR_MISMATCH,
-                 "%s: no tensor '%s' for parameter '%s'", path, name, p->name);
-    return FALSE;
-  }
-  if (ndim != p->ndim
-      || memcmp (shape, p->shape, sizeof (int64_t) * ndim) != 0) {
-    GString *a = g_string_new ("("), *b = g_string_new ("(");
-    for (int k = 0; k < ndim; k++)
-      g_string_append_printf (a, "%s%" G_GINT64_FORMAT, k ? ", " : "",
-                              shape[k]);
-    for (int k = 0; k < p->ndim; k++)
-      g_string_append_printf (b, "%s%" G_GINT64_FORMAT, k ? ", " : "",
-                              p->shape[k]);
-    g_set_error (error, MMDNN_ERROR, MMDNN_ERROR_MISMATCH,
-                 "%s: tensor '%s' has shape %s), parameter '%s' is %s)", path,
-                 name, a->str, p->name, b->str);
-    g_string_free (a, TRUE);
-    g_string_free (b, TRUE);
-    return FALSE;
-  }
-  return TRUE;
 }
 
 /* A checkpoint's tensors: the parameters, and (only) the optimiser slabs
@@ -385,6 +405,42 @@ check_finite (const MmdnnModel *m, const char *path, GError **error)
   return TRUE;
 }
 
+/* The optimiser state feeds every step after a resume: a NaN in m or v,
+ * or a negative v (Adam divides by its square root), makes the first step
+ * write NaN weights, which the update's check of the gradient norm cannot
+ * see; a diverged run's checkpoint must not pass for a good one (the
+ * checkpoint fuzz target checks it: tests/fuzz/regress/checkpoint/). */
+static gboolean
+check_optim_state (const MmdnnModel *m, const char *path, GError **error)
+{
+  const MmdnnOptim *o = m->optim;
+
+  for (guint i = 0; i < m->params->params->len; i++) {
+    const MmdnnParam *p = g_ptr_array_index (m->params->params, i);
+    for (int64_t k = 0; k < p->numel; k++) {
+      const char *prefix = NULL, *why = "";
+      float v = 0.0f;
+      if (o->m != NULL && !isfinite (o->m[p->offset + k])) {
+        prefix = PREFIX_M;
+        v = o->m[p->offset + k];
+      } else if (o->v != NULL && !(o->v[p->offset + k] >= 0.0f
+                                   && isfinite (o->v[p->offset + k]))) {
+        prefix = PREFIX_V;
+        v = o->v[p->offset + k];
+        if (isfinite (v))
+          why = " (a second moment is never negative)";
+      }
+      if (prefix != NULL) {
+        g_set_error (error, MMDNN_ERROR, MMDNN_ERROR_DATA,
+                     "%s: tensor '%s%s' element %" G_GINT64_FORMAT " is %g%s",
+                     path, prefix, p->name, k, (double) v, why);
+        return FALSE;
+      }
+    }
+  }
+  return TRUE;
+}
+
 static gboolean
 is_checkpoint (const MmdnnSafetensors *st)
 {
@@ -438,7 +494,8 @@ mmdnn_model_load_checkpoint (const char *path, int64_t max_batch,
             : parse_count (st, path, KEY_OPTIM_STEP, &optim_step, error))
         && parse_rng (st, path, &rng, error)
         && read_checkpoint_tensors (st, path, m, TRUE, error)
-        && check_finite (m, path, error);
+        && check_finite (m, path, error)
+        && check_optim_state (m, path, error);
   }
   mmdnn_safetensors_close (st);
   if (!ok) {

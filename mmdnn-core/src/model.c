@@ -40,6 +40,7 @@
 #include <mmdnn/augment.h>
 #include <mmdnn/loss.h>
 #include "internal.h"
+#include "model-internal.h"
 
 #define N_MOD      MMDNN_N_MODALITIES
 #define N_PAIR     MMDNN_N_PAIRS
@@ -542,8 +543,18 @@ MmdnnModel *
 mmdnn_model_new (const MmdnnModelConfig *c, uint64_t seed, int64_t max_batch,
                  GError **error)
 {
+  MmdnnModel *m = mmdnn_model_declare (c, max_batch, error);
+
+  if (m != NULL && !mmdnn_model_allocate (m, seed, error))
+    g_clear_pointer (&m, mmdnn_model_free);
+  return m;
+}
+
+MmdnnModel *
+mmdnn_model_declare (const MmdnnModelConfig *c, int64_t max_batch,
+                     GError **error)
+{
   MmdnnModel *m;
-  const MmdnnModelConfig *mc;
 
   MMDNN_CHECK_NOT_NULL (c, error, NULL);
   MMDNN_CHECK (max_batch >= 1 && max_batch <= MAX_BATCH, error, NULL,
@@ -559,10 +570,20 @@ mmdnn_model_new (const MmdnnModelConfig *c, uint64_t seed, int64_t max_batch,
   m->config = mmdnn_model_config_copy (c);
   m->params = mmdnn_param_set_new ();
   m->max_batch = max_batch;
-  mc = m->config;
-  if (!declare_params (m, error)
-      || !mmdnn_param_set_allocate (m->params, error))
-    goto fail;
+  if (!declare_params (m, error)) {
+    mmdnn_model_free (m);
+    return NULL;
+  }
+  return m;
+}
+
+gboolean
+mmdnn_model_allocate (MmdnnModel *m, uint64_t seed, GError **error)
+{
+  const MmdnnModelConfig *mc = m->config;
+
+  if (!mmdnn_param_set_allocate (m->params, error))
+    return FALSE;
   /* the parameters first, then the stream of virtual data continues from
    * the same generator: one seed reproduces a whole run */
   mmdnn_rng_init (&m->rng, seed);
@@ -571,15 +592,9 @@ mmdnn_model_new (const MmdnnModelConfig *c, uint64_t seed, int64_t max_batch,
   if (m->optim == NULL
       || !mmdnn_lr_schedule_init (&m->schedule, mc->optim.lr, mc->min_lr,
                                   mc->warmup_steps, mc->total_steps, error))
-    goto fail;
-  m->acts = acts_new (m, max_batch, error);
-  if (m->acts == NULL)
-    goto fail;
-  return m;
-
-fail:
-  mmdnn_model_free (m);
-  return NULL;
+    return FALSE;
+  m->acts = acts_new (m, m->max_batch, error);
+  return m->acts != NULL;
 }
 
 void

@@ -423,6 +423,40 @@ test_config_tasks_n (void)
                      "modalities[1] = \"text\": listed twice");
 }
 
+/* Only strict JSON of bounded depth reaches json-glib, which recurses once
+ * per level: 100 kB of "[" overflowed the stack
+ * (tests/fuzz/regress/config/stack-overflow-nesting). */
+static void
+test_config_strict_json_n (void)
+{
+  char *deep = g_strnfill (100000, '[');
+  GString *s = g_string_new ("{\"model_id\": ");
+
+  expect_json_error (deep, MMDNN_ERROR_FORMAT,
+                     "not valid JSON: text byte 32: JSON nested deeper than "
+                     "32 levels");
+  /* 33 levels below a valid start */
+  for (int i = 0; i < 32; i++)
+    g_string_append_c (s, '[');
+  for (int i = 0; i < 32; i++)
+    g_string_append_c (s, ']');
+  g_string_append_c (s, '}');
+  expect_json_error (s->str, MMDNN_ERROR_FORMAT, "nested deeper than 32 levels");
+  /* json-glib would wrap 2^64 + 10 to 10 and take it */
+  expect_json_error ("{\"optim\": {\"total_steps\": 18446744073709551626}}",
+                     MMDNN_ERROR_FORMAT, "integer out of the 64-bit range");
+  expect_json_error ("{\"model_id\": \"x\" /* comment */}", MMDNN_ERROR_FORMAT,
+                     "text byte 17: expected ',' or '}'");
+  expect_json_error ("{'model_id': 'x'}", MMDNN_ERROR_FORMAT,
+                     "text byte 1: expected a quoted member name");
+  expect_json_error ("{} {}", MMDNN_ERROR_FORMAT,
+                     "text byte 3: data after the JSON value");
+  expect_json_error ("{\"model_id\": 0x10}", MMDNN_ERROR_FORMAT,
+                     "not valid JSON");
+  g_string_free (s, TRUE);
+  g_free (deep);
+}
+
 static void
 test_config_syntax_n (void)
 {
@@ -1022,6 +1056,82 @@ test_load_nan_n (void)
   mmdnn_model_free (m);
 }
 
+/* A checkpoint's optimiser state must be finite, Adam's v ≥ 0: either
+ * would make the first step after resuming write NaN weights
+ * (tests/fuzz/regress/checkpoint/). */
+static void
+test_load_checkpoint_bad_optim_n (void)
+{
+  static const struct {
+    gboolean v;
+    float value;
+    const char *needle;
+  } cases[] = {
+    { FALSE, NAN, "tensor 'optim.m.fusion.attn.bias' element 1 is nan" },
+    { FALSE, -INFINITY, "tensor 'optim.m.fusion.attn.bias' element 1 is -inf" },
+    { TRUE, NAN, "tensor 'optim.v.fusion.attn.bias' element 1 is nan" },
+    { TRUE, INFINITY, "tensor 'optim.v.fusion.attn.bias' element 1 is inf" },
+    { TRUE, -1e-30f, "tensor 'optim.v.fusion.attn.bias' element 1 is -1e-30 "
+      "(a second moment is never negative)" },
+  };
+  GError *err = NULL;
+  MmdnnModel *m = trained_model (NULL), *l;
+  char *path = tmp_path ("bad-optim.safetensors");
+  MmdnnParam *p = mmdnn_param_set_lookup (m->params, "fusion.attn.bias");
+
+  g_assert_nonnull (p);
+  g_assert_nonnull (m->optim->m);
+  g_assert_nonnull (m->optim->v);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    float *slab = cases[i].v ? m->optim->v : m->optim->m;
+    float old = slab[p->offset + 1];
+
+    slab[p->offset + 1] = cases[i].value;
+    g_assert_true (mmdnn_model_save_checkpoint (m, path, &err));
+    expect_load_error (path, TRUE, MMDNN_ERROR_DATA, cases[i].needle);
+    /* the weights alone are fine: it still loads as a model */
+    l = mmdnn_model_load (path, 1, &err);
+    g_assert_no_error (err);
+    mmdnn_model_free (l);
+    slab[p->offset + 1] = old;
+  }
+  /* -0 is a valid second moment */
+  m->optim->v[p->offset + 1] = -0.0f;
+  g_assert_true (mmdnn_model_save_checkpoint (m, path, &err));
+  l = mmdnn_model_load_checkpoint (path, 1, &err);
+  g_assert_no_error (err);
+  mmdnn_model_free (l);
+  g_free (path);
+  mmdnn_model_free (m);
+}
+
+/* The parameters are matched against the file before anything is
+ * allocated: a config declaring 2^39 of them in a file holding none fails
+ * at once, naming a missing tensor. The loader used to allocate first:
+ * this failed as out of memory, and 800 million parameters were allocated
+ * and filled (tests/fuzz/regress/model/oom-params-not-in-file.safetensors). */
+static void
+test_load_huge_config_n (void)
+{
+  GError *err = NULL;
+  char *path = tmp_path ("huge-config.safetensors");
+  MmdnnSafetensorsWriter *w = mmdnn_safetensors_writer_new ();
+
+  mmdnn_safetensors_writer_set_metadata (w, "mmdnn.format_version", "1");
+  mmdnn_safetensors_writer_set_metadata (w, "mmdnn.config",
+      "{\"modalities\": [\"text\"], \"preprocessing\": {\"text\": "
+      "{\"buckets\": 2147483647}}, \"encoders\": {\"text\": {\"embed\": 256}}}");
+  g_assert_true (mmdnn_safetensors_writer_save (w, path, &err));
+  expect_load_error (path, FALSE, MMDNN_ERROR_MISMATCH,
+                     "no tensor 'text.emb.weight' for parameter");
+  mmdnn_safetensors_writer_set_metadata (w, "mmdnn.step", "1");
+  g_assert_true (mmdnn_safetensors_writer_save (w, path, &err));
+  expect_load_error (path, TRUE, MMDNN_ERROR_MISMATCH,
+                     "no tensor 'text.emb.weight' for parameter");
+  mmdnn_safetensors_writer_free (w);
+  g_free (path);
+}
+
 static void
 test_save_unwritable_n (void)
 {
@@ -1181,6 +1291,7 @@ main (int argc, char **argv)
                    test_config_inconsistent_n);
   g_test_add_func ("/model-io/config/tasks_n", test_config_tasks_n);
   g_test_add_func ("/model-io/config/syntax_n", test_config_syntax_n);
+  g_test_add_func ("/model-io/config/strict-json_n", test_config_strict_json_n);
   g_test_add_func ("/model-io/config/check-set-task_n", test_config_check_n);
   g_test_add_func ("/model-io/load-missing_n", test_load_missing_n);
   g_test_add_func ("/model-io/load-corrupt_n", test_load_corrupt_n);
@@ -1189,6 +1300,9 @@ main (int argc, char **argv)
   g_test_add_func ("/model-io/checkpoint-corrupt_n",
                    test_checkpoint_corrupt_n);
   g_test_add_func ("/model-io/load-nan_n", test_load_nan_n);
+  g_test_add_func ("/model-io/load-huge-config_n", test_load_huge_config_n);
+  g_test_add_func ("/model-io/load-checkpoint-bad-optim_n",
+                   test_load_checkpoint_bad_optim_n);
   g_test_add_func ("/model-io/save-unwritable_n", test_save_unwritable_n);
   g_test_add_func ("/model-io/save-full_n", test_save_full_n);
   g_test_add_func ("/model-io/args_n", test_args_n);
