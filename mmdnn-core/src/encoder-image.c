@@ -715,6 +715,45 @@ mmdnn_image_encoder_forward (const MmdnnImageEncoder *e,
   return TRUE;
 }
 
+/* What encode and decode check alike: the AE branch is there and allocated,
+ * the activations fit. */
+static gboolean
+check_ae_call (const char *fn, const MmdnnImageEncoder *e,
+               const MmdnnImageEncoderActs *a, int64_t n, GError **error)
+{
+  MMDNN_CHECK (config_equal (&a->config, &e->config), error, FALSE,
+               "%s: the activations were made for a different encoder config",
+               fn);
+  MMDNN_CHECK (e->config.use_ae, error, FALSE,
+               "%s: the encoder has no AE branch (use_ae is off)", fn);
+  MMDNN_CHECK (e->ae_dec1.weight != NULL && e->ae_dec1.weight->value != NULL,
+               error, FALSE,
+               "%s: the parameter set is not allocated", fn);
+  MMDNN_CHECK (n >= 1 && n <= a->max_n, error, FALSE,
+               "%s: n = %" G_GINT64_FORMAT " must be in [1, max_n = %"
+               G_GINT64_FORMAT "]", fn, n, a->max_n);
+  return TRUE;
+}
+
+gboolean
+mmdnn_image_encoder_encode (const MmdnnImageEncoder *e,
+                            MmdnnImageEncoderActs *a, const float *x,
+                            int64_t n, GError **error)
+{
+  MMDNN_CHECK_NOT_NULL (e, error, FALSE);
+  MMDNN_CHECK_NOT_NULL (a, error, FALSE);
+  MMDNN_CHECK_NOT_NULL (x, error, FALSE);
+  if (!check_ae_call (G_STRFUNC, e, a, n, error))
+    return FALSE;
+
+  /* the token map of the AE branch comes along (one pooling); the other
+   * branches' activations are stale, so no backward until a forward */
+  ae_encoder_forward (e, a, x, n);
+  a->have_recon = FALSE;
+  a->last_n = 0;
+  return TRUE;
+}
+
 gboolean
 mmdnn_image_encoder_decode (const MmdnnImageEncoder *e,
                             MmdnnImageEncoderActs *a, const float *latent,
@@ -726,17 +765,8 @@ mmdnn_image_encoder_decode (const MmdnnImageEncoder *e,
   MMDNN_CHECK_NOT_NULL (a, error, FALSE);
   MMDNN_CHECK_NOT_NULL (latent, error, FALSE);
   MMDNN_CHECK_NOT_NULL (recon, error, FALSE);
-  MMDNN_CHECK (config_equal (&a->config, &e->config), error, FALSE,
-               "%s: the activations were made for a different encoder config",
-               G_STRFUNC);
-  MMDNN_CHECK (e->config.use_ae, error, FALSE,
-               "%s: the encoder has no AE branch (use_ae is off)", G_STRFUNC);
-  MMDNN_CHECK (e->ae_dec1.weight != NULL && e->ae_dec1.weight->value != NULL,
-               error, FALSE,
-               "%s: the parameter set is not allocated", G_STRFUNC);
-  MMDNN_CHECK (n >= 1 && n <= a->max_n, error, FALSE,
-               "%s: n = %" G_GINT64_FORMAT " must be in [1, max_n = %"
-               G_GINT64_FORMAT "]", G_STRFUNC, n, a->max_n);
+  if (!check_ae_call (G_STRFUNC, e, a, n, error))
+    return FALSE;
 
   /* the decoder's hidden map reuses the forward's buffer: a pending
    * reconstruction backward would read the wrong values, so it is refused

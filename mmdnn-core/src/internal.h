@@ -19,3 +19,8 @@ void mmdnn_log (MmdnnLogLevel level, const char *format, ...) G_GNUC_PRINTF (2, 
 #define MMDNN_CHECK_NOT_NULL(ptr, error, ret)                                  \
   MMDNN_CHECK ((ptr) != NULL, error, ret, "%s: %s must not be NULL",           \
                G_STRFUNC, #ptr)
+
+/* Borrowed scratch for virtual data inside a training forward (model.c). */
+#include <mmdnn/model.h>
+MmdnnImageEncoderActs *mmdnn_model_borrow_image_acts (MmdnnModel *m, int mod,
+                                                      int64_t n, float **rows);
