@@ -14,6 +14,7 @@ static const int64_t configs[][10] = {
   { 3, 2, 5, 8, 2, 3, 1, 2, 1, 0 },   /* non-square, overlapping rows */
   { 1, 2, 6, 5, 2, 2, 2, 2, 0, 0 },   /* non-overlapping, a column left out */
   { 2, 1, 5, 5, 3, 2, 1, 3, 0, 1 },
+  { 2, 3, 8, 10, 2, 2, 2, 2, 0, 0 },  /* the encoders' 2×2 pools */
 };
 
 typedef enum { MAXPOOL, AVGPOOL, GLOBAL } Kind;
@@ -238,6 +239,37 @@ test_maxpool_ties_nan (void)
   mmdnn_maxpool2d_forward (y, argmax, x, &s, 1);
   g_assert_true (isnan (y[3]));
   g_assert_cmpint (argmax[3], ==, 8);
+}
+
+/* The same choices on the 2×2 stride-2 path: ties go to the first in
+ * row-major order, a NaN wins, a later NaN over an earlier one, and a
+ * window of −∞ keeps its first element. */
+static void
+test_maxpool_2x2_ties_nan (void)
+{
+  MmdnnPool2dShape s;
+  float x[16], y[4];
+  int32_t argmax[4];
+
+  g_assert_true (mmdnn_pool2d_shape_init (&s, 1, 4, 4, 2, 2, 2, 2, 0, 0,
+                                          NULL));
+  for (int i = 0; i < 16; i++)
+    x[i] = -5.0f;
+  x[2] = x[3] = x[6] = x[7] = -INFINITY;       /* window 1 */
+  x[9] = NAN;                                  /* window 2: 8 9 12 13 */
+  x[12] = 7.0f;
+  x[13] = NAN;
+  x[11] = 3.0f;                                /* window 3: 10 11 14 15 */
+  x[15] = 3.0f;
+  mmdnn_maxpool2d_forward (y, argmax, x, &s, 1);
+  g_assert_cmpint (argmax[0], ==, 0);
+  g_assert_cmpfloat (y[0], ==, -5.0f);
+  g_assert_cmpint (argmax[1], ==, 2);
+  g_assert_true (isinf (y[1]) && y[1] < 0.0f);
+  g_assert_cmpint (argmax[2], ==, 13);
+  g_assert_true (isnan (y[2]));
+  g_assert_cmpint (argmax[3], ==, 11);
+  g_assert_cmpfloat (y[3], ==, 3.0f);
 }
 
 static void
@@ -498,6 +530,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pool/shape", test_shape);
   g_test_add_func ("/pool/maxpool2d-forward", test_maxpool_forward);
   g_test_add_func ("/pool/maxpool2d-ties-nan", test_maxpool_ties_nan);
+  g_test_add_func ("/pool/maxpool2d-2x2-ties-nan", test_maxpool_2x2_ties_nan);
   g_test_add_func ("/pool/maxpool2d-grad", test_maxpool_grad);
   g_test_add_func ("/pool/maxpool2d-accumulate", test_maxpool_accumulate);
   g_test_add_func ("/pool/avgpool2d-forward", test_avgpool_forward);
