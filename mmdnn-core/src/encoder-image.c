@@ -137,10 +137,12 @@ acts_layout (const MmdnnImageEncoder *e, BufSpec *bufs)
   bufs[i++] = BUF (ae_recon, recon, BUF_GRAD);
   bufs[i++] = BUF (ae_target, recon, 0);
   bufs[i++] = BUF (ms_cat, cat, BUF_GRAD);
-  bufs[i++] = BUF (ms_relu0, cat, BUF_GRAD | BUF_IN_PLACE);
+  /* the ReLUs before the pools: backward goes straight from the pool's
+   * gradient to the conv's (mmdnn_maxpool2d_relu_backward), no buffer */
+  bufs[i++] = BUF (ms_relu0, cat, BUF_IN_PLACE);
   bufs[i++] = BUF (ms_pool1, pool1, BUF_GRAD);
   bufs[i++] = BUF (ms_conv1, conv1, BUF_GRAD);
-  bufs[i++] = BUF (ms_relu1, conv1, BUF_GRAD | BUF_IN_PLACE);
+  bufs[i++] = BUF (ms_relu1, conv1, BUF_IN_PLACE);
   bufs[i++] = BUF (ms_pool2, pool2, BUF_GRAD);
   bufs[i++] = BUF (ms_conv2, conv2, BUF_GRAD);
   bufs[i++] = BUF (ms_relu2, conv2, BUF_GRAD | BUF_IN_PLACE);
@@ -571,13 +573,11 @@ ms_backward (const MmdnnImageEncoder *e, MmdnnImageEncoderActs *a,
   mmdnn_relu_backward (g->ms_conv2, g->ms_relu2, v->ms_relu2,
                        conv_numel (&e->ms_conv2, n));
   conv_backward (&e->ms_conv2, a->col, g->ms_pool2, g->ms_conv2, v->ms_pool2, n);
-  mmdnn_maxpool2d_backward (g->ms_relu1, g->ms_pool2, a->ms_arg2, &e->ms_pool2, n);
-  mmdnn_relu_backward (g->ms_conv1, g->ms_relu1, v->ms_relu1,
-                       conv_numel (&e->ms_conv1, n));
+  mmdnn_maxpool2d_relu_backward (g->ms_conv1, g->ms_pool2, a->ms_arg2,
+                                 v->ms_relu1, &e->ms_pool2, n);
   conv_backward (&e->ms_conv1, a->col, g->ms_pool1, g->ms_conv1, v->ms_pool1, n);
-  mmdnn_maxpool2d_backward (g->ms_relu0, g->ms_pool1, a->ms_arg1, &e->ms_pool1, n);
-  mmdnn_relu_backward (g->ms_cat, g->ms_relu0, v->ms_relu0,
-                       n * cat_c * c->height * c->width);
+  mmdnn_maxpool2d_relu_backward (g->ms_cat, g->ms_pool1, a->ms_arg1,
+                                 v->ms_relu0, &e->ms_pool1, n);
   conv_into_channels_backward (&e->ms_k7, a->col, g->ms_cat, cat_c, 2 * m, x, n);
   conv_into_channels_backward (&e->ms_k5, a->col, g->ms_cat, cat_c, m, x, n);
   conv_into_channels_backward (&e->ms_k3, a->col, g->ms_cat, cat_c, 0, x, n);

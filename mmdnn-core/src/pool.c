@@ -155,6 +155,21 @@ mmdnn_maxpool2d_backward (float *dx, const float *dy, const int32_t *argmax,
 }
 
 void
+mmdnn_maxpool2d_relu_backward (float *dx, const float *dy,
+                               const int32_t *argmax, const float *r,
+                               const MmdnnPool2dShape *s, int64_t n)
+{
+  int64_t per_plane = s->h_out * s->w_out, in_plane = s->h_in * s->w_in;
+
+  for (int64_t p = 0; p < n * s->c; p++)
+    for (int64_t o = 0; o < per_plane; o++) {
+      int64_t at = p * in_plane + argmax[p * per_plane + o];
+
+      dx[at] += r[at] > 0.0f ? dy[p * per_plane + o] : 0.0f;
+    }
+}
+
+void
 mmdnn_avgpool2d_forward (float *y, const float *x, const MmdnnPool2dShape *s,
                          int64_t n)
 {
