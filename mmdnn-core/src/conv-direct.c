@@ -154,6 +154,13 @@ mmdnn_conv_kernel_supported (MmdnnConvKernel k)
 static MmdnnConvKernel
 best_kernel (void)
 {
+#ifdef __SANITIZE_ADDRESS__
+  /* Under AddressSanitizer every vector load of these loops is checked
+   * while OpenBLAS runs uninstrumented: "auto" keeps im2col + sgemm so the
+   * sanitizer tree's live and pipeline tests keep their timing.
+   * test-conv-direct still runs every path there, by name. */
+  return MMDNN_CONV_KERNEL_GEMM;
+#endif
   for (int k = MMDNN_CONV_KERNEL_AVX512; k > MMDNN_CONV_KERNEL_PORTABLE; k--)
     if (mmdnn_conv_kernel_supported (k))
       return k;

@@ -47,9 +47,9 @@ MMDNN_API void mmdnn_conv2d_backward (float *dx, float *dw, float *db,
 /* Which loops run a stride-1 Conv2d (and Conv1d) with at most 4 input
  * channels (the image encoders' first layers). Every other shape, and every shape under GEMM, runs im2col +
  * sgemm. The direct loops are picked once per process: the widest the CPU
- * runs (AVX-512F, else AVX2 + FMA, else portable), or the one the
- * environment variable MMDNN_CONV_KERNEL names (gemm, portable, avx2,
- * avx512, auto). They agree with GEMM up to rounding (another summation
+ * runs (AVX-512F, else AVX2 + FMA, else portable; GEMM in a build under
+ * AddressSanitizer), or the one the environment variable MMDNN_CONV_KERNEL
+ * names (gemm, portable, avx2, avx512, auto). They agree with GEMM up to rounding (another summation
  * order, fused multiply-add on AVX2/AVX-512). */
 typedef enum {
   MMDNN_CONV_KERNEL_GEMM = 0,
