@@ -14,15 +14,18 @@ mmdnn_relu_forward (float *y, const float *x, int64_t n)
     y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-/* dx += dy · [x > 0]   (the subgradient at 0 is 0, as PyTorch) */
+/* dx += dy · [x > 0]   (the subgradient at 0 is 0, as PyTorch). Adding 0
+ * where x ≤ 0 instead of skipping the store makes the loop branch-free, so
+ * GCC vectorises it: a data-dependent branch on activations of random sign
+ * mispredicted half the time. (dx = −0 turns into +0 there; a NaN dy where
+ * x ≤ 0 still does not propagate.) */
 void
 mmdnn_relu_backward (float *dx, const float *dy, const float *x, int64_t n)
 {
   if (dx == NULL)
     return;
   for (int64_t i = 0; i < n; i++)
-    if (x[i] > 0.0f)
-      dx[i] += dy[i];
+    dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 #define GELU_INV_SQRT2 0.70710678118654752440f

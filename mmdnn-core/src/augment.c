@@ -393,7 +393,9 @@ typedef struct {
   int64_t *sel;                 /* chosen samples */
   gboolean *ok;                 /* per chosen sample: finite result */
   MmdnnImageEncoderActs *acts;
-  float   *x, *latent, *recon, *out;
+  gboolean borrowed;            /* acts and x are the model's */
+  /* x holds the chosen inputs until they are encoded, then the outputs */
+  float   *x, *latent, *recon;
 } LatentJob;
 
 static void
@@ -401,16 +403,17 @@ latent_job_clear (LatentJob *j)
 {
   g_free (j->sel);
   g_free (j->ok);
-  mmdnn_image_encoder_acts_free (j->acts);
-  mmdnn_floats_free (j->x);
+  if (!j->borrowed) {
+    mmdnn_image_encoder_acts_free (j->acts);
+    mmdnn_floats_free (j->x);
+  }
   mmdnn_floats_free (j->latent);
   mmdnn_floats_free (j->recon);
-  mmdnn_floats_free (j->out);
   memset (j, 0, sizeof *j);
 }
 
 static gboolean
-latent_job_alloc (LatentJob *j, GError **error)
+latent_job_alloc (LatentJob *j, MmdnnModel *m, int mod, GError **error)
 {
   const MmdnnImageEncoder *e = j->enc;
   int64_t ns = j->n_sel;
@@ -425,20 +428,21 @@ latent_job_alloc (LatentJob *j, GError **error)
                  G_STRFUNC, ns);
     return FALSE;
   }
-  j->acts = mmdnn_image_encoder_acts_new (e, ns, error);
-  if (j->acts == NULL)
-    return FALSE;
-  j->x = mmdnn_floats_new (ns * j->row, error);
-  if (j->x == NULL)
-    return FALSE;
+  j->acts = mmdnn_model_borrow_image_acts (m, mod, ns, &j->x);
+  j->borrowed = j->acts != NULL;
+  if (!j->borrowed) {
+    j->acts = mmdnn_image_encoder_acts_new (e, ns, error);
+    if (j->acts == NULL)
+      return FALSE;
+    j->x = mmdnn_floats_new (ns * j->row, error);
+    if (j->x == NULL)
+      return FALSE;
+  }
   j->latent = mmdnn_floats_new (ns * lat, error);
   if (j->latent == NULL)
     return FALSE;
   j->recon = mmdnn_floats_new (ns * rec, error);
-  if (j->recon == NULL)
-    return FALSE;
-  j->out = mmdnn_floats_new (ns * j->row, error);
-  return j->out != NULL;
+  return j->recon != NULL;
 }
 
 static gboolean
@@ -461,13 +465,11 @@ latent_job_run (LatentJob *j, float noise, MmdnnRng *rng, GError **error)
   int64_t lat = e->ae_enc3.shape.c_out * e->ae_enc3.shape.h_out
       * e->ae_enc3.shape.w_out;
   int64_t rec = c->channels * e->recon_h * e->recon_w;
-  const float *tokens;
 
   for (int64_t k = 0; k < ns; k++)
     memcpy (j->x + k * j->row, j->input + j->sel[k] * j->row,
             sizeof (float) * (size_t) j->row);
-  if (!mmdnn_image_encoder_forward (e, j->acts, j->x, ns, &tokens, NULL,
-                                    error))
+  if (!mmdnn_image_encoder_encode (e, j->acts, j->x, ns, error))
     return FALSE;
   memcpy (j->latent, mmdnn_image_encoder_latent (j->acts),
           sizeof (float) * (size_t) (ns * lat));
@@ -492,7 +494,7 @@ latent_job_run (LatentJob *j, float noise, MmdnnRng *rng, GError **error)
                                    error))
     return FALSE;
   for (int64_t k = 0; k < ns; k++) {
-    float *o = j->out + k * j->row;
+    float *o = j->x + k * j->row;
 
     upsample_bilinear (o, j->recon + k * rec, c->channels, e->recon_h,
                        e->recon_w, c->height, c->width);
@@ -551,7 +553,7 @@ mmdnn_augment_latent (MmdnnModel *m, MmdnnBatch *b, float p, float noise,
         j->sel[j->n_sel++] = i;
   }
   for (int q = 0; q < 2; q++)
-    if (jobs[q].n_sel > 0 && !latent_job_alloc (&jobs[q], error))
+    if (jobs[q].n_sel > 0 && !latent_job_alloc (&jobs[q], m, q, error))
       goto out;
   for (int q = 0; q < 2; q++)
     if (jobs[q].n_sel > 0 && !latent_job_run (&jobs[q], noise, &m->rng, error))
@@ -562,7 +564,7 @@ mmdnn_augment_latent (MmdnnModel *m, MmdnnBatch *b, float p, float noise,
 
     for (int64_t k = 0; k < j->n_sel; k++)
       if (j->ok[k])
-        memcpy (j->input + j->sel[k] * j->row, j->out + k * j->row,
+        memcpy (j->input + j->sel[k] * j->row, j->x + k * j->row,
                 sizeof (float) * (size_t) j->row);
   }
   ok = TRUE;

@@ -5,6 +5,7 @@
 
 #include <mmdnn/blas.h>
 #include <mmdnn/conv.h>
+#include "conv-direct.h"
 #include "internal.h"
 
 /* ---- geometry shared by every kernel --------------------------------- */
@@ -296,7 +297,12 @@ mmdnn_conv2d_forward (float *y, float *col, const float *x, const float *w,
   Geom g = conv2d_geom (s);
   int64_t k = s->c_in * s->kh * s->kw, p = s->h_out * s->w_out;
   gboolean pointwise = geom_is_pointwise (&g);
+  const MmdnnDirectKernels *direct = mmdnn_conv_direct_kernels ();
 
+  if (direct != NULL && mmdnn_conv_direct_forward_ok (s)) {
+    mmdnn_conv_direct_forward (direct, y, col, x, w, b, s, n);
+    return;
+  }
   for (int64_t i = 0; i < n; i++) {
     const float *xi = x + i * s->c_in * s->h_in * s->w_in;
     float *yi = y + i * s->c_out * p;
@@ -320,7 +326,24 @@ mmdnn_conv2d_backward (float *dx, float *dw, float *db, float *col,
   Geom g = conv2d_geom (s);
   int64_t k = s->c_in * s->kh * s->kw, p = s->h_out * s->w_out;
   gboolean pointwise = geom_is_pointwise (&g);
+  const MmdnnDirectKernels *direct = mmdnn_conv_direct_kernels ();
 
+  /* The direct loops do a whole batch per pass, each reusing col; what
+   * they do not take stays on the per-sample GEMM loop below. */
+  if (direct != NULL && dw != NULL && mmdnn_conv_direct_dw_ok (s)) {
+    if (db != NULL)
+      for (int64_t i = 0; i < n; i++)
+        bias_backward (db, dy + i * s->c_out * p, s->c_out, p);
+    mmdnn_conv_direct_dw (direct, dw, col, dy, x, s, n);
+    dw = NULL;
+    db = NULL;
+  }
+  if (direct != NULL && dx != NULL && mmdnn_conv_direct_dx_ok (s)) {
+    mmdnn_conv_direct_dx (direct, dx, col, dy, w, s, n);
+    dx = NULL;
+  }
+  if (dx == NULL && dw == NULL && db == NULL)
+    return;
   for (int64_t i = 0; i < n; i++) {
     const float *xi = x + i * s->c_in * s->h_in * s->w_in;
     const float *dyi = dy + i * s->c_out * p;

@@ -137,10 +137,12 @@ acts_layout (const MmdnnImageEncoder *e, BufSpec *bufs)
   bufs[i++] = BUF (ae_recon, recon, BUF_GRAD);
   bufs[i++] = BUF (ae_target, recon, 0);
   bufs[i++] = BUF (ms_cat, cat, BUF_GRAD);
-  bufs[i++] = BUF (ms_relu0, cat, BUF_GRAD | BUF_IN_PLACE);
+  /* the ReLUs before the pools: backward goes straight from the pool's
+   * gradient to the conv's (mmdnn_maxpool2d_relu_backward), no buffer */
+  bufs[i++] = BUF (ms_relu0, cat, BUF_IN_PLACE);
   bufs[i++] = BUF (ms_pool1, pool1, BUF_GRAD);
   bufs[i++] = BUF (ms_conv1, conv1, BUF_GRAD);
-  bufs[i++] = BUF (ms_relu1, conv1, BUF_GRAD | BUF_IN_PLACE);
+  bufs[i++] = BUF (ms_relu1, conv1, BUF_IN_PLACE);
   bufs[i++] = BUF (ms_pool2, pool2, BUF_GRAD);
   bufs[i++] = BUF (ms_conv2, conv2, BUF_GRAD);
   bufs[i++] = BUF (ms_relu2, conv2, BUF_GRAD | BUF_IN_PLACE);
@@ -571,13 +573,11 @@ ms_backward (const MmdnnImageEncoder *e, MmdnnImageEncoderActs *a,
   mmdnn_relu_backward (g->ms_conv2, g->ms_relu2, v->ms_relu2,
                        conv_numel (&e->ms_conv2, n));
   conv_backward (&e->ms_conv2, a->col, g->ms_pool2, g->ms_conv2, v->ms_pool2, n);
-  mmdnn_maxpool2d_backward (g->ms_relu1, g->ms_pool2, a->ms_arg2, &e->ms_pool2, n);
-  mmdnn_relu_backward (g->ms_conv1, g->ms_relu1, v->ms_relu1,
-                       conv_numel (&e->ms_conv1, n));
+  mmdnn_maxpool2d_relu_backward (g->ms_conv1, g->ms_pool2, a->ms_arg2,
+                                 v->ms_relu1, &e->ms_pool2, n);
   conv_backward (&e->ms_conv1, a->col, g->ms_pool1, g->ms_conv1, v->ms_pool1, n);
-  mmdnn_maxpool2d_backward (g->ms_relu0, g->ms_pool1, a->ms_arg1, &e->ms_pool1, n);
-  mmdnn_relu_backward (g->ms_cat, g->ms_relu0, v->ms_relu0,
-                       n * cat_c * c->height * c->width);
+  mmdnn_maxpool2d_relu_backward (g->ms_cat, g->ms_pool1, a->ms_arg1,
+                                 v->ms_relu0, &e->ms_pool1, n);
   conv_into_channels_backward (&e->ms_k7, a->col, g->ms_cat, cat_c, 2 * m, x, n);
   conv_into_channels_backward (&e->ms_k5, a->col, g->ms_cat, cat_c, m, x, n);
   conv_into_channels_backward (&e->ms_k3, a->col, g->ms_cat, cat_c, 0, x, n);
@@ -715,6 +715,45 @@ mmdnn_image_encoder_forward (const MmdnnImageEncoder *e,
   return TRUE;
 }
 
+/* What encode and decode check alike: the AE branch is there and allocated,
+ * the activations fit. */
+static gboolean
+check_ae_call (const char *fn, const MmdnnImageEncoder *e,
+               const MmdnnImageEncoderActs *a, int64_t n, GError **error)
+{
+  MMDNN_CHECK (config_equal (&a->config, &e->config), error, FALSE,
+               "%s: the activations were made for a different encoder config",
+               fn);
+  MMDNN_CHECK (e->config.use_ae, error, FALSE,
+               "%s: the encoder has no AE branch (use_ae is off)", fn);
+  MMDNN_CHECK (e->ae_dec1.weight != NULL && e->ae_dec1.weight->value != NULL,
+               error, FALSE,
+               "%s: the parameter set is not allocated", fn);
+  MMDNN_CHECK (n >= 1 && n <= a->max_n, error, FALSE,
+               "%s: n = %" G_GINT64_FORMAT " must be in [1, max_n = %"
+               G_GINT64_FORMAT "]", fn, n, a->max_n);
+  return TRUE;
+}
+
+gboolean
+mmdnn_image_encoder_encode (const MmdnnImageEncoder *e,
+                            MmdnnImageEncoderActs *a, const float *x,
+                            int64_t n, GError **error)
+{
+  MMDNN_CHECK_NOT_NULL (e, error, FALSE);
+  MMDNN_CHECK_NOT_NULL (a, error, FALSE);
+  MMDNN_CHECK_NOT_NULL (x, error, FALSE);
+  if (!check_ae_call (G_STRFUNC, e, a, n, error))
+    return FALSE;
+
+  /* the token map of the AE branch comes along (one pooling); the other
+   * branches' activations are stale, so no backward until a forward */
+  ae_encoder_forward (e, a, x, n);
+  a->have_recon = FALSE;
+  a->last_n = 0;
+  return TRUE;
+}
+
 gboolean
 mmdnn_image_encoder_decode (const MmdnnImageEncoder *e,
                             MmdnnImageEncoderActs *a, const float *latent,
@@ -726,17 +765,8 @@ mmdnn_image_encoder_decode (const MmdnnImageEncoder *e,
   MMDNN_CHECK_NOT_NULL (a, error, FALSE);
   MMDNN_CHECK_NOT_NULL (latent, error, FALSE);
   MMDNN_CHECK_NOT_NULL (recon, error, FALSE);
-  MMDNN_CHECK (config_equal (&a->config, &e->config), error, FALSE,
-               "%s: the activations were made for a different encoder config",
-               G_STRFUNC);
-  MMDNN_CHECK (e->config.use_ae, error, FALSE,
-               "%s: the encoder has no AE branch (use_ae is off)", G_STRFUNC);
-  MMDNN_CHECK (e->ae_dec1.weight != NULL && e->ae_dec1.weight->value != NULL,
-               error, FALSE,
-               "%s: the parameter set is not allocated", G_STRFUNC);
-  MMDNN_CHECK (n >= 1 && n <= a->max_n, error, FALSE,
-               "%s: n = %" G_GINT64_FORMAT " must be in [1, max_n = %"
-               G_GINT64_FORMAT "]", G_STRFUNC, n, a->max_n);
+  if (!check_ae_call (G_STRFUNC, e, a, n, error))
+    return FALSE;
 
   /* the decoder's hidden map reuses the forward's buffer: a pending
    * reconstruction backward would read the wrong values, so it is refused

@@ -31,3 +31,7 @@ void mmdnn_log (MmdnnLogLevel level, const char *format, ...) G_GNUC_PRINTF (2, 
 #define MMDNN_JSON_MAX_DEPTH 32
 gboolean mmdnn_json_check_strict (const char *s, gsize len, const char *what,
                                   gboolean object_root, GError **error);
+/* Borrowed scratch for virtual data inside a training forward (model.c). */
+#include <mmdnn/model.h>
+MmdnnImageEncoderActs *mmdnn_model_borrow_image_acts (MmdnnModel *m, int mod,
+                                                      int64_t n, float **rows);

@@ -1238,6 +1238,22 @@ model_run (MmdnnModel *m, const MmdnnBatch *b, gboolean train,
   return TRUE;
 }
 
+/* Virtual data runs before the encoders, in the middle of a training
+ * forward (a->n is 0 then): the image encoder's arena and its packed input
+ * rows are free, so latent perturbation borrows them instead of allocating
+ * its own every step. NULL outside that window or past max_n. */
+MmdnnImageEncoderActs *
+mmdnn_model_borrow_image_acts (MmdnnModel *m, int mod, int64_t n,
+                               float **rows)
+{
+  MmdnnModelActs *a = m->acts;
+
+  if (a == NULL || a->n != 0 || n > a->max_n || a->image[mod] == NULL)
+    return NULL;
+  *rows = a->packed_x[mod];
+  return a->image[mod];
+}
+
 gboolean
 mmdnn_model_forward (MmdnnModel *m, const MmdnnBatch *b, gboolean train,
                      MmdnnOutputs *out, MmdnnLosses *losses, GError **error)

@@ -67,10 +67,55 @@ window (int64_t o, int64_t k, int64_t stride, int64_t pad, int64_t in,
   *hi = MIN (start + k, in);
 }
 
+/* One candidate of a max-pool window, in scan order: it takes over when
+ * larger or NaN (a later NaN over an earlier one), as the general loop. */
+#define MAX_TAKE(v, at)                                                        \
+  G_STMT_START {                                                               \
+    float v_ = (v);                                                            \
+    gboolean take_ = v_ > best || v_ != v_;                                   \
+    best = take_ ? v_ : best;                                                  \
+    best_i = take_ ? (at) : best_i;                                           \
+  } G_STMT_END
+
+/* 2×2 windows, stride 2, no padding (every pool of the default image
+ * encoders): the four candidates of a window without bounds or branches,
+ * so GCC vectorises along the row. */
+static void
+maxpool_2x2 (float *restrict y, int32_t *restrict argmax,
+             const float *restrict xp, const MmdnnPool2dShape *s)
+{
+  for (int64_t oy = 0; oy < s->h_out; oy++) {
+    const float *r0 = xp + 2 * oy * s->w_in, *r1 = r0 + s->w_in;
+    int32_t i0 = (int32_t) (2 * oy * s->w_in), i1 = i0 + (int32_t) s->w_in;
+    float *yr = y + oy * s->w_out;
+    int32_t *ar = argmax + oy * s->w_out;
+
+    for (int64_t ox = 0; ox < s->w_out; ox++) {
+      int32_t c = (int32_t) (2 * ox);
+      float best = r0[c];
+      int32_t best_i = i0 + c;
+
+      MAX_TAKE (r0[c + 1], i0 + c + 1);
+      MAX_TAKE (r1[c], i1 + c);
+      MAX_TAKE (r1[c + 1], i1 + c + 1);
+      yr[ox] = best;
+      ar[ox] = best_i;
+    }
+  }
+}
+
 void
 mmdnn_maxpool2d_forward (float *y, int32_t *argmax, const float *x,
                          const MmdnnPool2dShape *s, int64_t n)
 {
+  if (s->kh == 2 && s->kw == 2 && s->stride_h == 2 && s->stride_w == 2 &&
+      s->pad_h == 0 && s->pad_w == 0) {
+    for (int64_t p = 0; p < n * s->c; p++)
+      maxpool_2x2 (y + p * s->h_out * s->w_out,
+                   argmax + p * s->h_out * s->w_out,
+                   x + p * s->h_in * s->w_in, s);
+    return;
+  }
   for (int64_t p = 0; p < n * s->c; p++) {
     const float *xp = x + p * s->h_in * s->w_in;
 
@@ -107,6 +152,21 @@ mmdnn_maxpool2d_backward (float *dx, const float *dy, const int32_t *argmax,
     for (int64_t o = 0; o < per_plane; o++)
       dx[p * s->h_in * s->w_in + argmax[p * per_plane + o]] +=
           dy[p * per_plane + o];
+}
+
+void
+mmdnn_maxpool2d_relu_backward (float *dx, const float *dy,
+                               const int32_t *argmax, const float *r,
+                               const MmdnnPool2dShape *s, int64_t n)
+{
+  int64_t per_plane = s->h_out * s->w_out, in_plane = s->h_in * s->w_in;
+
+  for (int64_t p = 0; p < n * s->c; p++)
+    for (int64_t o = 0; o < per_plane; o++) {
+      int64_t at = p * in_plane + argmax[p * per_plane + o];
+
+      dx[at] += r[at] > 0.0f ? dy[p * per_plane + o] : 0.0f;
+    }
 }
 
 void

@@ -3,7 +3,7 @@
 # PyTorch 1.13 on CPU (torch_mmdnn.py), interleaved, several rounds.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-#   tests/bench/bench-model.sh [BUILD_DIR] [ROUNDS] [MIN_TIME]
+#   [BENCH_CLOCK=cpu] tests/bench/bench-model.sh [BUILD_DIR] [ROUNDS] [MIN_TIME]
 #       BUILD_DIR  default build; ROUNDS default 3; MIN_TIME seconds per
 #                  measurement, default 3
 #
@@ -45,13 +45,19 @@ if ! diff <("$OURS" --params | awk '{print $1, $2}' | sort) \
        <("$PY" "$TORCH" --params | awk '{print $1, $2}' | sort) >&2 || true
 fi
 
-ours () { "$OURS" --threads "$1" --min-time "$MIN_TIME" --what "$2"; }
-peer () { OPENBLAS_NUM_THREADS=1 "$PY" "$TORCH" --threads "$1" --min-time "$MIN_TIME" --what "$2"; }
+# BENCH_CLOCK=cpu: both sides time each step by their process's CPU clock
+# (--cpu-time), for a machine busy with other jobs; the 1-thread ratios are
+# then the ones to read (with 2 threads it is CPU cost, not latency).
+# BENCH_THREADS="1" runs one thread count only (default "1 2").
+CLOCK_ARG=()
+[ "${BENCH_CLOCK:-wall}" = cpu ] && CLOCK_ARG=(--cpu-time)
+ours () { "$OURS" --threads "$1" --min-time "$MIN_TIME" "${CLOCK_ARG[@]}" --what "$2"; }
+peer () { OPENBLAS_NUM_THREADS=1 "$PY" "$TORCH" --threads "$1" --min-time "$MIN_TIME" "${CLOCK_ARG[@]}" --what "$2"; }
 
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "clock: ${BENCH_CLOCK:-wall}; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
-  for t in 1 2; do
+  for t in ${BENCH_THREADS:-1 2}; do
     for what in train infer; do
       if [ $((r % 2)) -eq 1 ]; then
         ours "$t" "$what" >>"$OUT"; peer "$t" "$what" >>"$OUT"
@@ -64,7 +70,7 @@ while [ "$r" -le "$ROUNDS" ]; do
   r=$((r + 1))
 done
 # where our time goes: one split run per thread count
-for t in 1 2; do "$OURS" --threads "$t" --min-time "$MIN_TIME" --what split >>"$OUT"; done
+for t in ${BENCH_THREADS:-1 2}; do "$OURS" --threads "$t" --min-time "$MIN_TIME" "${CLOCK_ARG[@]}" --what split >>"$OUT"; done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 

@@ -547,13 +547,15 @@ def openblas_core():
     return "?"
 
 
-def timed(fn, min_time, min_iters):
+def timed(fn, min_time, min_iters, clock=time.perf_counter):
+    """Median and best step; clock=time.process_time (--cpu-time) counts the
+    process's CPU time, as bench-model --cpu-time does."""
     ts = []
     start = time.perf_counter()
     while len(ts) < min_iters or time.perf_counter() - start < min_time:
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        ts.append(time.perf_counter() - t0)
+        ts.append(clock() - t0)
     ts.sort()
     return ts[len(ts) // 2], ts[0]
 
@@ -562,6 +564,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--min-time", type=float, default=3.0)
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time each step by the process's CPU clock")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--params", action="store_true")
     ap.add_argument("--no-foreach", action="store_true")
@@ -589,7 +593,8 @@ def main():
         tr = Trainer(model, foreach=not args.no_foreach)
         for _ in range(3):
             tr.step(b)
-        med, best = timed(lambda: tr.step(b), args.min_time, 5)
+        clock = time.process_time if args.cpu_time else time.perf_counter
+        med, best = timed(lambda: tr.step(b), args.min_time, 5, clock)
         print("torch train threads=%d %.2f samples/s (median step %.1f ms, best %.1f ms)"
               % (args.threads, args.batch / med, med * 1e3, best * 1e3))
     if "infer" in what:
@@ -598,7 +603,9 @@ def main():
         with torch.inference_mode():
             for _ in range(5):
                 model(b1, False)
-            med, best = timed(lambda: model(b1, False), args.min_time, 20)
+            med, best = timed(lambda: model(b1, False), args.min_time, 20,
+                              time.process_time if args.cpu_time
+                              else time.perf_counter)
         print("torch infer threads=%d %.3f ms (best %.3f ms)"
               % (args.threads, med * 1e3, best * 1e3))
     return 0

@@ -1174,6 +1174,83 @@ test_decode_bad_args_n (void)
   fx_free (f);
 }
 
+/* encode alone gives the latent a full forward gives, bit for bit */
+static void
+test_encode_matches_forward (void)
+{
+  Fx *f = fx_new (33);
+  const MmdnnImageEncoder *e = &f->m.video;
+  MmdnnImageEncoderActs *a = mmdnn_image_encoder_acts_new (e, 3, NULL);
+  MmdnnImageEncoderActs *b = mmdnn_image_encoder_acts_new (e, 3, NULL);
+  int64_t lat = e->ae_enc3.shape.c_out * e->ae_enc3.shape.h_out * e->ae_enc3.shape.w_out;
+  GError *err = NULL;
+  const float *tokens;
+  float *x;
+  MmdnnRng rng;
+
+  mmdnn_rng_init (&rng, 4);
+  x = gc_random (&rng, 3 * row_of (&f->cfg, V), -1, 1);
+  g_assert_true (mmdnn_image_encoder_forward (e, a, x, 3, &tokens, NULL, &err));
+  g_assert_true (mmdnn_image_encoder_encode (e, b, x, 3, &err));
+  g_assert_no_error (err);
+  g_assert_true (memcmp (mmdnn_image_encoder_latent (a),
+                         mmdnn_image_encoder_latent (b),
+                         sizeof (float) * 3 * lat) == 0);
+  g_free (x);
+  mmdnn_image_encoder_acts_free (a);
+  mmdnn_image_encoder_acts_free (b);
+  fx_free (f);
+}
+
+static void
+test_encode_bad_args_n (void)
+{
+  Fx *f = fx_new (61);
+  const MmdnnImageEncoder *e = &f->m.video;
+  MmdnnImageEncoderActs *a, *other;
+  GError *err = NULL;
+  float *x = gc_zeros (3 * row_of (&f->cfg, V));
+
+  a = mmdnn_image_encoder_acts_new (e, 2, &err);
+  other = mmdnn_image_encoder_acts_new (&f->m.audio, 2, &err);
+  g_assert_no_error (err);
+  ASSERT_FAILS (mmdnn_image_encoder_encode (NULL, a, x, 1, &err_));
+  ASSERT_FAILS (mmdnn_image_encoder_encode (e, NULL, x, 1, &err_));
+  ASSERT_FAILS (mmdnn_image_encoder_encode (e, a, NULL, 1, &err_));
+  ASSERT_FAILS (mmdnn_image_encoder_encode (e, a, x, 0, &err_));
+  ASSERT_FAILS (mmdnn_image_encoder_encode (e, a, x, 3, &err_));
+  ASSERT_FAILS (mmdnn_image_encoder_encode (e, other, x, 1, &err_));
+  mmdnn_image_encoder_acts_free (a);
+  mmdnn_image_encoder_acts_free (other);
+  g_free (x);
+  fx_free (f);
+}
+
+/* without the AE branch there is nothing to encode to */
+static void
+test_encode_no_ae_n (void)
+{
+  Fx *f = fx_new (63);
+  MmdnnParamSet *ps = mmdnn_param_set_new ();
+  MmdnnImageEncoderConfig c = f->m.video.config;
+  MmdnnImageEncoder noae;
+  MmdnnImageEncoderActs *a;
+  GError *err = NULL;
+  float *x = gc_zeros (row_of (&f->cfg, V));
+
+  c.use_ae = FALSE;
+  g_assert_true (mmdnn_image_encoder_init (&noae, ps, "x", &c, &err));
+  g_assert_true (mmdnn_param_set_allocate (ps, &err));
+  a = mmdnn_image_encoder_acts_new (&noae, 1, &err);
+  g_assert_no_error (err);
+  ASSERT_FAILS (mmdnn_image_encoder_encode (&noae, a, x, 1, &err_));
+  g_assert_null (mmdnn_image_encoder_latent (a));
+  mmdnn_image_encoder_acts_free (a);
+  mmdnn_param_set_free (ps);
+  g_free (x);
+  fx_free (f);
+}
+
 /* -------------------------------------------------------------- apply */
 
 static void
@@ -1475,6 +1552,9 @@ main (int argc, char **argv)
 
   g_test_add_func ("/augment/decode-matches-forward", test_decode_matches_forward);
   g_test_add_func ("/augment/decode-bad-args_n", test_decode_bad_args_n);
+  g_test_add_func ("/augment/encode-matches-forward", test_encode_matches_forward);
+  g_test_add_func ("/augment/encode-bad-args_n", test_encode_bad_args_n);
+  g_test_add_func ("/augment/encode-no-ae_n", test_encode_no_ae_n);
   g_test_add_func ("/augment/latent-noise-zero", test_latent_noise_zero);
   g_test_add_func ("/augment/latent-stats", test_latent_stats);
   g_test_add_func ("/augment/latent-bad-args_n", test_latent_bad_args_n);

@@ -1398,12 +1398,46 @@ test_backward_shared_bad_total_n (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (f->m->params->grads[0], ==, 42.0f);
 }
 
+/* Inside a training forward, latent perturbation borrows the model's
+ * encoder arena; called with a forward pending, it allocates its own. The
+ * virtual samples are the same bit for bit. */
+static void
+test_latent_borrowed_arena (void)
+{
+  MmdnnModel *m = tiny_model (TRUE, TRUE, FALSE, 4);
+  const MmdnnModelConfig *c = m->config;
+  MmdnnBatch *b1 = random_batch (c, 4, 21), *b2 = random_batch (c, 4, 21);
+  MmdnnBatch *orig = random_batch (c, 4, 21), *other = random_batch (c, 3, 5);
+  int64_t nv = 4 * input_size (c, 0), na = 4 * input_size (c, 1);
+  MmdnnRng saved = m->rng;
+  MmdnnLosses l1;
+
+  /* no forward yet: the arena is free and borrowed */
+  g_assert_true (mmdnn_augment_latent (m, b1, 1.0f, 0.3f, NULL));
+  g_assert_false (memcmp (b1->video, orig->video, sizeof (float) * nv) == 0);
+  g_assert_false (memcmp (b1->audio, orig->audio, sizeof (float) * na) == 0);
+
+  /* a forward pending: the arena is the forward's, so it allocates */
+  g_assert_true (mmdnn_model_forward (m, other, TRUE, NULL, &l1, NULL));
+  m->rng = saved;
+  g_assert_true (mmdnn_augment_latent (m, b2, 1.0f, 0.3f, NULL));
+  g_assert_true (memcmp (b1->video, b2->video, sizeof (float) * nv) == 0);
+  g_assert_true (memcmp (b1->audio, b2->audio, sizeof (float) * na) == 0);
+
+  mmdnn_batch_free (b1);
+  mmdnn_batch_free (b2);
+  mmdnn_batch_free (orig);
+  mmdnn_batch_free (other);
+  mmdnn_model_free (m);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/model/new-default", test_new_default);
+  g_test_add_func ("/model/latent-borrowed-arena", test_latent_borrowed_arena);
   g_test_add_func ("/model/declares-only-used", test_declares_only_used);
   g_test_add_func ("/model/seeded", test_seeded);
   g_test_add_func ("/model/batch-new", test_batch_new);

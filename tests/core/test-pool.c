@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include <mmdnn/activation.h>
 #include <mmdnn/pool.h>
 #include "gradcheck.h"
 
@@ -14,6 +15,7 @@ static const int64_t configs[][10] = {
   { 3, 2, 5, 8, 2, 3, 1, 2, 1, 0 },   /* non-square, overlapping rows */
   { 1, 2, 6, 5, 2, 2, 2, 2, 0, 0 },   /* non-overlapping, a column left out */
   { 2, 1, 5, 5, 3, 2, 1, 3, 0, 1 },
+  { 2, 3, 8, 10, 2, 2, 2, 2, 0, 0 },  /* the encoders' 2×2 pools */
 };
 
 typedef enum { MAXPOOL, AVGPOOL, GLOBAL } Kind;
@@ -238,6 +240,102 @@ test_maxpool_ties_nan (void)
   mmdnn_maxpool2d_forward (y, argmax, x, &s, 1);
   g_assert_true (isnan (y[3]));
   g_assert_cmpint (argmax[3], ==, 8);
+}
+
+/* The same choices on the 2×2 stride-2 path: ties go to the first in
+ * row-major order, a NaN wins, a later NaN over an earlier one, and a
+ * window of −∞ keeps its first element. */
+static void
+test_maxpool_2x2_ties_nan (void)
+{
+  MmdnnPool2dShape s;
+  float x[16], y[4];
+  int32_t argmax[4];
+
+  g_assert_true (mmdnn_pool2d_shape_init (&s, 1, 4, 4, 2, 2, 2, 2, 0, 0,
+                                          NULL));
+  for (int i = 0; i < 16; i++)
+    x[i] = -5.0f;
+  x[2] = x[3] = x[6] = x[7] = -INFINITY;       /* window 1 */
+  x[9] = NAN;                                  /* window 2: 8 9 12 13 */
+  x[12] = 7.0f;
+  x[13] = NAN;
+  x[11] = 3.0f;                                /* window 3: 10 11 14 15 */
+  x[15] = 3.0f;
+  mmdnn_maxpool2d_forward (y, argmax, x, &s, 1);
+  g_assert_cmpint (argmax[0], ==, 0);
+  g_assert_cmpfloat (y[0], ==, -5.0f);
+  g_assert_cmpint (argmax[1], ==, 2);
+  g_assert_true (isinf (y[1]) && y[1] < 0.0f);
+  g_assert_cmpint (argmax[2], ==, 13);
+  g_assert_true (isnan (y[2]));
+  g_assert_cmpint (argmax[3], ==, 11);
+  g_assert_cmpfloat (y[3], ==, 3.0f);
+}
+
+/* ReLU then max-pool, backward in one pass: into zeros, bit for bit what
+ * the two backward passes give through a zeroed buffer, on every configuration
+ * (overlapping windows, padding, the 2×2 pools) with r of both signs and
+ * zeros. */
+static void
+test_maxpool_relu_backward (void)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (configs); k++) {
+    Case *t = case_new (MAXPOOL, configs[k], 400 + k);
+    float *r = g_new (float, t->nx), *mid = gc_zeros (t->nx);
+    float *two = g_new (float, t->nx), *one = g_new (float, t->nx);
+    MmdnnRng rng;
+    int64_t kept = 0;
+
+    /* r = relu (x) with x of both signs: about half the maxima are 0 */
+    mmdnn_relu_forward (r, t->x, t->nx);
+    mmdnn_maxpool2d_forward (t->y, t->argmax, r, &t->s, t->n);
+    memset (one, 0, sizeof (float) * t->nx);
+    memset (two, 0, sizeof (float) * t->nx);
+    mmdnn_maxpool2d_backward (mid, t->dy, t->argmax, &t->s, t->n);
+    mmdnn_relu_backward (two, mid, r, t->nx);
+    mmdnn_maxpool2d_relu_backward (one, t->dy, t->argmax, r, &t->s, t->n);
+    g_assert_true (memcmp (one, two, sizeof (float) * t->nx) == 0);
+    for (int64_t i = 0; i < t->nx; i++)
+      kept += mid[i] != 0.0f && r[i] > 0.0f;
+    g_assert_cmpint (kept, >, 0);
+
+    /* onto non-zero dx: added (an element of overlapping windows takes
+     * its terms one by one, so only to rounding) */
+    mmdnn_rng_init (&rng, 9 + k);
+    mmdnn_rng_fill_uniform (&rng, mid, t->nx, -1, 1);
+    for (int64_t i = 0; i < t->nx; i++)
+      two[i] += mid[i];
+    mmdnn_maxpool2d_relu_backward (mid, t->dy, t->argmax, r, &t->s, t->n);
+    g_assert_true (check_close ("accumulated", mid, two, t->nx, 1e-6));
+    g_free (r);
+    g_free (mid);
+    g_free (two);
+    g_free (one);
+    case_free (t);
+  }
+}
+
+/* Where the ReLU's output is not positive nothing passes, whatever dy
+ * holds (NaN and ∞ included). */
+static void
+test_maxpool_relu_backward_blocked (void)
+{
+  MmdnnPool2dShape s;
+  float r[16], dx[16], dy[4] = { NAN, INFINITY, -INFINITY, 1.0f };
+  int32_t argmax[4];
+  float y[4];
+
+  g_assert_true (mmdnn_pool2d_shape_init (&s, 1, 4, 4, 2, 2, 2, 2, 0, 0,
+                                          NULL));
+  for (int i = 0; i < 16; i++) {
+    r[i] = 0.0f;
+    dx[i] = 0.5f;
+  }
+  mmdnn_maxpool2d_forward (y, argmax, r, &s, 1);
+  mmdnn_maxpool2d_relu_backward (dx, dy, argmax, r, &s, 1);
+  for (int i = 0; i < 16; i++)
+    g_assert_cmpfloat (dx[i], ==, 0.5f);
 }
 
 static void
@@ -498,6 +596,10 @@ main (int argc, char **argv)
   g_test_add_func ("/pool/shape", test_shape);
   g_test_add_func ("/pool/maxpool2d-forward", test_maxpool_forward);
   g_test_add_func ("/pool/maxpool2d-ties-nan", test_maxpool_ties_nan);
+  g_test_add_func ("/pool/maxpool2d-2x2-ties-nan", test_maxpool_2x2_ties_nan);
+  g_test_add_func ("/pool/maxpool2d-relu-backward", test_maxpool_relu_backward);
+  g_test_add_func ("/pool/maxpool2d-relu-backward-blocked_n",
+                   test_maxpool_relu_backward_blocked);
   g_test_add_func ("/pool/maxpool2d-grad", test_maxpool_grad);
   g_test_add_func ("/pool/maxpool2d-accumulate", test_maxpool_accumulate);
   g_test_add_func ("/pool/avgpool2d-forward", test_avgpool_forward);

@@ -44,6 +44,33 @@ MMDNN_API void mmdnn_conv2d_backward (float *dx, float *dw, float *db,
                                       const float *x, const float *w,
                                       const MmdnnConv2dShape *s, int64_t n);
 
+/* Which loops run a stride-1 Conv2d (and Conv1d) with at most 4 input
+ * channels (the image encoders' first layers). Every other shape, and every shape under GEMM, runs im2col +
+ * sgemm. The direct loops are picked once per process: the widest the CPU
+ * runs (AVX-512F, else AVX2 + FMA, else portable; GEMM in a build under
+ * AddressSanitizer), or the one the environment variable MMDNN_CONV_KERNEL
+ * names (gemm, portable, avx2, avx512, auto). They agree with GEMM up to rounding (another summation
+ * order, fused multiply-add on AVX2/AVX-512). */
+typedef enum {
+  MMDNN_CONV_KERNEL_GEMM = 0,
+  MMDNN_CONV_KERNEL_PORTABLE,
+  MMDNN_CONV_KERNEL_AVX2,
+  MMDNN_CONV_KERNEL_AVX512,
+} MmdnnConvKernel;
+
+MMDNN_API MmdnnConvKernel mmdnn_conv_kernel_get (void);
+/* Fails on a kernel this CPU cannot run; set it before any convolution
+ * runs on another thread. */
+MMDNN_API gboolean        mmdnn_conv_kernel_set (MmdnnConvKernel k,
+                                                 GError **error);
+MMDNN_API gboolean        mmdnn_conv_kernel_supported (MmdnnConvKernel k);
+/* "gemm", "portable", "avx2", "avx512", or NULL for an unknown value */
+MMDNN_API const char     *mmdnn_conv_kernel_name (MmdnnConvKernel k);
+/* Whether the forward pass, dw and db of @s run the direct loops under the
+ * selected kernel (else im2col + sgemm). dx runs them too from 3 input
+ * channels on. */
+MMDNN_API gboolean        mmdnn_conv2d_is_direct (const MmdnnConv2dShape *s);
+
 /* ConvTranspose2d geometry (PyTorch):
  *   h_out = (h_in − 1)·stride_h − 2 pad_h + kh + out_pad_h, likewise w_out;
  *   col_size = c_out·kh·kw · h_in·w_in.

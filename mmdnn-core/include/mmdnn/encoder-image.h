@@ -145,6 +145,17 @@ MMDNN_API void mmdnn_image_encoder_backward (const MmdnnImageEncoder *e,
  * decoding perturbed latents into virtual samples), or NULL without AE.  */
 MMDNN_API const float *mmdnn_image_encoder_latent (const MmdnnImageEncoderActs *a);
 
+/* The AE encoder alone, forward only: x (N, C, H, W) → the latent map that
+ * mmdnn_image_encoder_latent then returns (the same values a full forward
+ * gives), without the multi-scale and saliency branches. A pending
+ * backward needs a new forward first. Fails (nothing run) on NULL
+ * arguments, activations made for another config, no AE branch, an
+ * unallocated parameter set, or n outside [1, max_n]. */
+MMDNN_API gboolean mmdnn_image_encoder_encode (const MmdnnImageEncoder *e,
+                                               MmdnnImageEncoderActs *a,
+                                               const float *x, int64_t n,
+                                               GError **error);
+
 /* The AE decoder alone, forward only (virtual samples from perturbed
  * latents): latent (N, L, Hl, Wl) → recon (N, C, Hr, Wr), written to the
  * caller's @recon. Uses @a's decoder buffers as scratch, so a pending

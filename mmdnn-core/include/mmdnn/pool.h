@@ -38,6 +38,18 @@ MMDNN_API void mmdnn_maxpool2d_backward (float *dx, const float *dy,
                                          const MmdnnPool2dShape *s,
                                          int64_t n);
 
+/* The backward of ReLU then max-pool in one pass, when the ReLU's input
+ * gradient is what is wanted: dx += dy at argmax where the ReLU's output
+ * r (the pool's input) is > 0. Into a zeroed dx, the same values as
+ * mmdnn_maxpool2d_backward into a zeroed buffer then mmdnn_relu_backward
+ * (r), without that full-size buffer and its two passes (onto a non-zero
+ * dx, overlapping windows add their terms one by one).                   */
+MMDNN_API void mmdnn_maxpool2d_relu_backward (float *dx, const float *dy,
+                                              const int32_t *argmax,
+                                              const float *r,
+                                              const MmdnnPool2dShape *s,
+                                              int64_t n);
+
 /* x: (N, C, H_in, W_in) → y: (N, C, H_out, W_out), each window's sum / (kh·kw)
  * (count_include_pad=True, PyTorch's default: padding counts as zeros).  */
 MMDNN_API void mmdnn_avgpool2d_forward (float *y, const float *x,
