@@ -3,9 +3,9 @@
 #   make demo    install what is missing, build, classify a short generated
 #                clip with the default model (tools/demo.sh)
 #   make check   install what is missing, configure build/, compile, run every test
-#   make bench   benchmarks, ours against sgemm and PyTorch, and the plugin in
-#                a pipeline (by hand; never part of make check; installs
-#                python3-torch if missing)
+#   make bench   benchmarks, ours against sgemm and PyTorch, the plugin in
+#                a pipeline, a soak of mmdnnfuse (by hand; never part of
+#                make check; installs python3-torch if missing)
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -65,6 +65,7 @@ bench: build
 	tests/bench/bench-pipeline.sh $(BUILD)
 	tests/bench/bench-train.sh $(BUILD)
 	tests/bench/bench-mpi.sh $(BUILD)
+	tests/bench/bench-soak.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
