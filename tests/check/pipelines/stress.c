@@ -632,8 +632,10 @@ GST_START_TEST (test_watchdog_names_stuck_cycle_n)
     g_free (json);
   }
   fail_if_said (watchdog_stop (&w));
-  /* a watchdog of 1 s that reports, and lets the audio go when it fires */
-  watchdog_start (&w, 1);
+  /* a watchdog that reports, and lets the audio go when it fires: 10 s,
+   * well above what a step that is not stuck takes under
+   * AddressSanitizer on busy cores (the change to PLAYING took over 1 s) */
+  watchdog_start (&w, 10);
   w.report_only = TRUE;
   w.on_fire = release;
   w.data = &released;
