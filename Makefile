@@ -5,9 +5,9 @@
 #   make check   install what is missing, configure build/, compile, run every test
 #   make fuzz    the libFuzzer targets of tests/fuzz, FUZZ_SECONDS (30) each,
 #                in a clang tree of their own (build-fuzz)
-#   make bench   benchmarks, ours against sgemm and PyTorch, and the plugin in
-#                a pipeline (by hand; never part of make check; installs
-#                python3-torch if missing)
+#   make bench   benchmarks, ours against sgemm and PyTorch, the plugin in
+#                a pipeline, a soak of mmdnnfuse (by hand; never part of
+#                make check; installs python3-torch if missing)
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan

@@ -596,5 +596,15 @@ gst_mmdnn_child_proxy_release_pad (GstElementClass *parent_class,
   GST_DEBUG_OBJECT (element, "releasing %" GST_PTR_FORMAT, pad);
   gst_child_proxy_child_removed (GST_CHILD_PROXY (element), G_OBJECT (pad),
       GST_OBJECT_NAME (pad));
+  /* GstAggregator (1.22) releases a pad by dropping the buffer a
+   * subclass peeked at without the pad's lock, while the aggregate thread
+   * may be popping that same buffer under it: unreffed twice
+   * (tests/check/pipelines/stress.c saw it in about one run of 1000 pad
+   * cycles in 15). So the peeked buffer goes first, under the lock: the
+   * pad flushing (deactivated), nothing more is peeked, and popping takes
+   * what was. */
+  gst_pad_set_active (pad, FALSE);
+  if (GST_IS_AGGREGATOR_PAD (pad))
+    gst_aggregator_pad_drop_buffer (GST_AGGREGATOR_PAD (pad));
   parent_class->release_pad (element, pad);
 }
