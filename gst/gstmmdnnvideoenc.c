@@ -23,8 +23,8 @@
  *   from JPEG decoders, limited otherwise; alpha and padding bytes are
  *   ignored), any size from 1 × 1 to 16384 × 16384 and at most 128 times
  *   the model's input size each way (8192 × 8192 for a 64 × 64 model; the
- *   scaler cannot shrink more at once: caps over it are refused, put
- *   `videoscale` before), odd sizes and padded strides are fine
+ *   scaler cannot shrink more at once: once started the caps say so, so
+ *   a `videoscale` before scales a larger frame down to them), odd sizes and padded strides are fine
  *   (GstVideoMeta is honoured), any framerate.
  * * Source: `application/x-mmdnn-features, modality=video, tokens=K, dim=D,
  *   model=<the model id>`; each buffer holds K × D float32, token-major.
@@ -117,7 +117,8 @@ struct _GstMmdnnVideoEnc
   /* from start () to stop () (open/close) */
   MmdnnVideoPrep *prep;
   float *scratch;               /* (C, H, W): the preprocessed frame */
-  gint max_width, max_height;   /* the largest frame the model can take */
+  /* the largest frame the model can take (object lock: caps queries) */
+  gint max_width, max_height;
 
   /* from set_caps () */
   GstVideoInfo info;
@@ -184,6 +185,7 @@ gst_mmdnn_video_enc_get_property (GObject *object, guint prop_id,
 static gboolean gst_mmdnn_video_enc_open (GstMmdnnEncoder *enc,
     const MmdnnModel *model, GError **error);
 static void gst_mmdnn_video_enc_close (GstMmdnnEncoder *enc);
+static GstCaps *gst_mmdnn_video_enc_get_raw_caps (GstMmdnnEncoder *enc);
 static gboolean gst_mmdnn_video_enc_set_caps (GstBaseTransform *trans,
     GstCaps *incaps, GstCaps *outcaps);
 static gboolean gst_mmdnn_video_enc_sink_event (GstBaseTransform *trans,
@@ -270,6 +272,7 @@ gst_mmdnn_video_enc_class_init (GstMmdnnVideoEncClass *klass)
 
   enc_class->open = GST_DEBUG_FUNCPTR (gst_mmdnn_video_enc_open);
   enc_class->close = GST_DEBUG_FUNCPTR (gst_mmdnn_video_enc_close);
+  enc_class->get_raw_caps = GST_DEBUG_FUNCPTR (gst_mmdnn_video_enc_get_raw_caps);
 }
 
 static void
@@ -313,10 +316,12 @@ gst_mmdnn_video_enc_open (GstMmdnnEncoder *enc, const MmdnnModel *model,
         n_in);
     return FALSE;
   }
+  GST_OBJECT_LOCK (self);
   self->max_width = (gint) MIN (MAX_SIDE, MMDNN_VIDEO_MAX_DOWNSCALE
       * c->video_prep.width);
   self->max_height = (gint) MIN (MAX_SIDE, MMDNN_VIDEO_MAX_DOWNSCALE
       * c->video_prep.height);
+  GST_OBJECT_UNLOCK (self);
   self->last_emitted = GST_CLOCK_TIME_NONE;
   self->interval = GST_CLOCK_TIME_NONE;
   self->last_instant = -1;
@@ -332,6 +337,30 @@ gst_mmdnn_video_enc_close (GstMmdnnEncoder *enc)
 
   g_clear_pointer (&self->prep, mmdnn_video_prep_free);
   g_clear_pointer (&self->scratch, g_free);
+  GST_OBJECT_LOCK (self);
+  self->max_width = self->max_height = MAX_SIDE;
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* The template, limited once started to the sizes the model can scale
+ * down, so that a videoscale upstream knows to scale a larger frame. */
+static GstCaps *
+gst_mmdnn_video_enc_get_raw_caps (GstMmdnnEncoder *enc)
+{
+  GstMmdnnVideoEnc *self = GST_MMDNN_VIDEO_ENC (enc);
+  GstCaps *caps = gst_static_pad_template_get_caps (&sink_template);
+  gint w, h;
+
+  GST_OBJECT_LOCK (self);
+  w = self->max_width;
+  h = self->max_height;
+  GST_OBJECT_UNLOCK (self);
+  if (w < MAX_SIDE || h < MAX_SIDE) {
+    caps = gst_caps_make_writable (caps);
+    gst_caps_set_simple (caps, "width", GST_TYPE_INT_RANGE, 1, w,
+        "height", GST_TYPE_INT_RANGE, 1, h, NULL);
+  }
+  return caps;
 }
 
 /* ---------------------------------------------------------- negotiation */
@@ -378,6 +407,7 @@ gst_mmdnn_video_enc_set_caps (GstBaseTransform *trans, GstCaps *incaps,
   GstMmdnnVideoEnc *self = GST_MMDNN_VIDEO_ENC (trans);
   MmdnnPixelFormat format;
   GstVideoInfo info;
+  gint max_w, max_h;
 
   if (!gst_video_info_from_caps (&info, incaps)) {
     GST_WARNING_OBJECT (self, "cannot parse %" GST_PTR_FORMAT, incaps);
@@ -390,11 +420,15 @@ gst_mmdnn_video_enc_set_caps (GstBaseTransform *trans, GstCaps *incaps,
     GST_WARNING_OBJECT (self, "unsupported %" GST_PTR_FORMAT, incaps);
     return FALSE;
   }
-  if (GST_VIDEO_INFO_WIDTH (&info) > self->max_width
-      || GST_VIDEO_INFO_HEIGHT (&info) > self->max_height) {
+  GST_OBJECT_LOCK (self);
+  max_w = self->max_width;
+  max_h = self->max_height;
+  GST_OBJECT_UNLOCK (self);
+  if (GST_VIDEO_INFO_WIDTH (&info) > max_w
+      || GST_VIDEO_INFO_HEIGHT (&info) > max_h) {
     GST_WARNING_OBJECT (self, "%dx%d is over the %dx%d the model can scale "
         "down: put videoscale before", GST_VIDEO_INFO_WIDTH (&info),
-        GST_VIDEO_INFO_HEIGHT (&info), self->max_width, self->max_height);
+        GST_VIDEO_INFO_HEIGHT (&info), max_w, max_h);
     return FALSE;
   }
   /* the features side */

@@ -435,7 +435,7 @@ evaluate_shared (MmdnnModel *m, MmdnnBatch *dst, int64_t cap,
                  MmdnnEvalResult *res, char **diverged, GError **error)
 {
   const MmdnnModelConfig *c = m->config;
-  int64_t lo, hi, len = 1, o;
+  int64_t lo, hi, len = 0, o;
   int64_t *buf;
   GError *fwd = NULL;
   gboolean ok;
@@ -455,9 +455,11 @@ evaluate_shared (MmdnnModel *m, MmdnnBatch *dst, int64_t cap,
     g_clear_error (&fwd);
     return TRUE;
   }
+  /* per ablation and task: correct, total, the confusion matrix; then
+   * the one slot below */
   for (int t = 0; t < c->n_tasks; t++)
     len += 2 + c->tasks[t].n_classes * c->tasks[t].n_classes;
-  len *= MMDNN_N_ABLATIONS;
+  len = len * MMDNN_N_ABLATIONS + 1;
   buf = g_new (int64_t, len);
   /* the last slot: the processes whose forward was not finite */
   buf[len - 1] = fwd != NULL;

@@ -655,6 +655,42 @@ GST_START_TEST (test_videoenc_launch_line)
 }
 GST_END_TEST;
 
+/* Once started the element's caps say how large a frame the model can
+ * scale down (8192 for the default 64×64 input), so a videoscale upstream
+ * brings a larger frame within them instead of failing to negotiate. */
+GST_START_TEST (test_videoenc_videoscale_fits_huge_frames)
+{
+  GError *error = NULL;
+  GstElement *pipe = gst_parse_launch ("videotestsrc num-buffers=2 ! "
+      "video/x-raw,format=GRAY8,width=10000,height=64 ! videoscale ! "
+      "mmdnnvideoenc name=enc ! fakesink name=sink signal-handoffs=true",
+      &error);
+  GstElement *sink, *enc;
+  GstCaps *caps;
+  GstPad *pad;
+  gint w = 0;
+  guint count = 0;
+
+  fail_unless (pipe != NULL, "%s", error ? error->message : "?");
+  sink = gst_bin_get_by_name (GST_BIN (pipe), "sink");
+  enc = gst_bin_get_by_name (GST_BIN (pipe), "enc");
+  g_signal_connect (sink, "handoff", G_CALLBACK (count_handoff), &count);
+  fail_unless (mmdnn_check_run_to_eos (pipe));
+  fail_unless_equals_int (count, 2);
+  pad = gst_element_get_static_pad (enc, "sink");
+  caps = gst_pad_get_current_caps (pad);
+  fail_unless (gst_structure_get_int (gst_caps_get_structure (caps, 0),
+          "width", &w));
+  fail_unless (w <= 8192, "negotiated width %d", w);
+  gst_caps_unref (caps);
+  gst_object_unref (pad);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (enc);
+  gst_object_unref (sink);
+  gst_object_unref (pipe);
+}
+GST_END_TEST;
+
 /* ------------------------------------------------------- negative tests */
 
 /* Caps the element must refuse: the caps event fails and a buffer then
@@ -1192,6 +1228,7 @@ mmdnnvideoenc_suite (void)
   tcase_add_test (tc, test_videoenc_state_cycles);
   tcase_add_test (tc, test_videoenc_model_change_in_ready);
   tcase_add_test (tc, test_videoenc_launch_line);
+  tcase_add_test (tc, test_videoenc_videoscale_fits_huge_frames);
 
   tcase_add_test (tc, test_videoenc_refuses_nv12_n);
   tcase_add_test (tc, test_videoenc_refuses_other_formats_n);
