@@ -76,9 +76,23 @@ portable_store (float *p, PortableVec v)
 #include "conv-direct-impl.h"
 
 #if HAVE_X86_KERNELS
+/* Each ISA's functions are compiled for it alone: GCC by a target pragma,
+ * clang (the fuzzing tree) by a target attribute on every function, as it
+ * ignores GCC's pragma and then refuses to inline the intrinsics. */
+#if defined(__clang__)
+#define ISA_BEGIN(t) _Pragma (t)
+#define ISA_END _Pragma ("clang attribute pop")
+#define ISA_AVX2 "clang attribute push (__attribute__ ((target (\"avx2,fma\"))), apply_to = function)"
+#define ISA_AVX512 "clang attribute push (__attribute__ ((target (\"avx512f\"))), apply_to = function)"
+#else
+#define ISA_BEGIN(t) _Pragma ("GCC push_options") _Pragma (t)
+#define ISA_END _Pragma ("GCC pop_options")
+#define ISA_AVX2 "GCC target (\"avx2,fma\")"
+#define ISA_AVX512 "GCC target (\"avx512f\")"
+#endif
+
 /* 16 ymm registers: 4 × 2 accumulators, the loaded vectors beside them. */
-#pragma GCC push_options
-#pragma GCC target ("avx2,fma")
+ISA_BEGIN (ISA_AVX2)
 #define FN(name) avx2_##name
 #define VEC __m256
 #define V 8
@@ -92,11 +106,10 @@ portable_store (float *p, PortableVec v)
 #define DCB 4
 #define DTB 2
 #include "conv-direct-impl.h"
-#pragma GCC pop_options
+ISA_END
 
 /* 32 zmm registers: 4 × 4 accumulators. */
-#pragma GCC push_options
-#pragma GCC target ("avx512f")
+ISA_BEGIN (ISA_AVX512)
 #define FN(name) avx512_##name
 #define VEC __m512
 #define V 16
@@ -110,7 +123,7 @@ portable_store (float *p, PortableVec v)
 #define DCB 4
 #define DTB 4
 #include "conv-direct-impl.h"
-#pragma GCC pop_options
+ISA_END
 #endif
 
 /* ---- which ISA -------------------------------------------------------- */
