@@ -1162,33 +1162,43 @@ GST_START_TEST (test_queue_waits)
 }
 GST_END_TEST;
 
+/* Four windows of @s (ids from @t0) in batches of 2 through @r, then EOS:
+ * @skipped of the 2 steps are skipped with a warning saying so, no error,
+ * and @r is cleared. */
+static void
+expect_skipped_steps (Rig *r, Sample *s, guint t0, guint64 skipped)
+{
+  GstStructure *fin;
+  gchar *w;
+
+  for (guint i = 0; i < 4; i++)
+    fail_unless_equals_int (rig_push_window (r, i, t0 + i, &s[i]),
+        GST_FLOW_OK);
+  rig_eos (r);
+  rig_wait_eos (r);
+  w = pop_warning (r->bus, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_FAILED);
+  fail_unless (strstr (w, "skipped") != NULL, "%s", w);
+  g_free (w);
+  fin = final_message (r->bus);
+  fail_unless_equals_uint64 (field_u64 (fin, "skipped"), skipped);
+  fail_unless_equals_uint64 (field_u64 (fin, "step"), 2);
+  gst_structure_free (fin);
+  fail_unless (gst_bus_pop_filtered (r->bus, GST_MESSAGE_ERROR) == NULL);
+  rig_clear (r);
+}
+
 /* non-finite inputs: that step is skipped with a warning, training goes
  * on */
 GST_START_TEST (test_nan_step_skipped)
 {
   Sample s[4];
-  GstStructure *fin;
-  gchar *w;
   Rig r;
 
   make_samples (s, 4, 1200);
   s[0].video[3] = NAN;
   rig_init (&r, "v", FALSE, "config", config_path, "publish-to", model_path,
       "batch-size", 2, "publish-interval", 0, "label", "Bag", NULL);
-  for (guint i = 0; i < 4; i++)
-    fail_unless_equals_int (rig_push_window (&r, i, 1200 + i, &s[i]),
-        GST_FLOW_OK);
-  rig_eos (&r);
-  rig_wait_eos (&r);
-  w = pop_warning (r.bus, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_FAILED);
-  fail_unless (strstr (w, "skipped") != NULL, "%s", w);
-  g_free (w);
-  fin = final_message (r.bus);
-  fail_unless_equals_uint64 (field_u64 (fin, "skipped"), 1);
-  fail_unless_equals_uint64 (field_u64 (fin, "step"), 2);
-  gst_structure_free (fin);
-  fail_unless (gst_bus_pop_filtered (r.bus, GST_MESSAGE_ERROR) == NULL);
-  rig_clear (&r);
+  expect_skipped_steps (&r, s, 1200, 1);
 }
 GST_END_TEST;
 
@@ -2003,9 +2013,8 @@ GST_START_TEST (test_diverging_run_n)
   gchar *dir = tmp_folder ("diverge");
   gchar *ckpt = g_build_filename (dir, "d.ckpt", NULL);
   gchar *cfg = g_build_filename (dir, "lr.json", NULL);
-  gchar *json = config_text ("train-test", 8), *huge, *w;
+  gchar *json = config_text ("train-test", 8), *huge;
   GError *err = NULL;
-  GstStructure *fin;
   MmdnnModel *m;
   Sample s[4];
   Rig r;
@@ -2018,20 +2027,7 @@ GST_START_TEST (test_diverging_run_n)
   rig_init (&r, "v", FALSE, "config", cfg, "publish-to", model_path,
       "batch-size", 2, "checkpoint", ckpt, "publish-interval", 0,
       "label", "Bag", NULL);
-  for (guint i = 0; i < 4; i++)
-    fail_unless_equals_int (rig_push_window (&r, i, 1800 + i, &s[i]),
-        GST_FLOW_OK);
-  rig_eos (&r);
-  rig_wait_eos (&r);
-  w = pop_warning (r.bus, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_FAILED);
-  fail_unless (strstr (w, "skipped") != NULL, "%s", w);
-  g_free (w);
-  fin = final_message (r.bus);
-  fail_unless_equals_uint64 (field_u64 (fin, "skipped"), 2);
-  fail_unless_equals_uint64 (field_u64 (fin, "step"), 2);
-  gst_structure_free (fin);
-  fail_unless (gst_bus_pop_filtered (r.bus, GST_MESSAGE_ERROR) == NULL);
-  rig_clear (&r);
+  expect_skipped_steps (&r, s, 1800, 2);
 
   m = mmdnn_model_load_checkpoint (ckpt, 2, &err);
   g_assert_no_error (err);
