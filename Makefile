@@ -3,6 +3,8 @@
 #   make demo    install what is missing, build, classify a short generated
 #                clip with the default model (tools/demo.sh)
 #   make check   install what is missing, configure build/, compile, run every test
+#   make check-valgrind  the element and pipeline suites under valgrind's
+#                memcheck (tests/valgrind/README.md)
 #   make fuzz    the libFuzzer targets of tests/fuzz, FUZZ_SECONDS (30) each,
 #                in a clang tree of their own (build-fuzz)
 #   make bench   benchmarks, ours against sgemm and PyTorch, the plugin in
@@ -18,7 +20,7 @@ MESON_TEST_ARGS ?= --print-errorlogs
 JOBS ?=
 MESON_COMPILE_ARGS ?= $(if $(JOBS),-j $(JOBS))
 
-.PHONY: all deps configure build demo check check-asan fuzz bench clean
+.PHONY: all deps configure build demo check check-asan check-valgrind fuzz bench clean
 
 all: build
 
@@ -60,6 +62,13 @@ check-asan: deps $(ASAN_BUILD)/build.ninja
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) $(MESON_TEST_ARGS) \
 	  || { $(FAILURES) $(ASAN_BUILD)/meson-logs/testlog.json; exit 1; }
+
+# The element and pipeline suites (suite memcheck) under valgrind's memcheck
+# in the normal tree: a definite leak, an invalid read or write or a jump
+# on uninitialised memory fails the run (tests/valgrind/README.md).
+check-valgrind: build
+	meson test -C $(BUILD) --setup valgrind --suite memcheck $(MESON_TEST_ARGS) \
+	  || { $(FAILURES) $(BUILD)/meson-logs/testlog-valgrind.json; exit 1; }
 
 # Coverage-guided fuzzing (tests/fuzz/README.md): clang with libFuzzer,
 # ASan and UBSan, only the core and the targets built; each target runs

@@ -26,6 +26,8 @@ pkgs=(
   openmpi-bin libopenmpi-dev
   # make fuzz: clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
+  # make check-valgrind: memcheck over the element and pipeline suites
+  valgrind
 )
 for arg in "$@"; do
   case "$arg" in

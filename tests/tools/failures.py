@@ -8,9 +8,38 @@ fails, so the reason is at the end of the log, where a CI summary shows it.
   failures.py BUILD/meson-logs/testlog.json"""
 
 import json
+import re
 import sys
 
 TAIL = 25
+# memcheck's reports (make check-valgrind), from the test's stderr
+MEMCHECK_BLOCKS = 3
+MEMCHECK_LINES = 40
+MEMCHECK_START = re.compile(r"^==\d+== (Invalid |Conditional jump|Use of "
+                            r"uninitialised|Syscall param|Mismatched free|"
+                            r".* definitely lost in loss record)")
+MEMCHECK_LINE = re.compile(r"^==\d+== ")
+
+
+def memcheck_reports(err):
+    """The first MEMCHECK_BLOCKS error reports of memcheck in err, each
+    from its first line to the blank line that ends it."""
+    blocks, cur = [], None
+    for line in err.splitlines():
+        if cur is None:
+            if MEMCHECK_START.match(line):
+                cur = [line]
+        elif MEMCHECK_LINE.match(line) and line.split(" ", 1)[1].strip():
+            if len(cur) < MEMCHECK_LINES:
+                cur.append(line)
+        else:
+            blocks.append(cur)
+            cur = None
+            if len(blocks) == MEMCHECK_BLOCKS:
+                break
+    if cur is not None and len(blocks) < MEMCHECK_BLOCKS:
+        blocks.append(cur)
+    return blocks
 
 
 def report(t):
@@ -31,6 +60,10 @@ def report(t):
     if rest:
         print("---- last %d lines of its output" % min(TAIL, len(rest)))
         for line in rest[-TAIL:]:
+            print(line)
+    for block in memcheck_reports(t.get("stderr") or ""):
+        print("---- memcheck")
+        for line in block:
             print(line)
 
 

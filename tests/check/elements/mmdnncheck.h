@@ -12,6 +12,14 @@
 
 G_BEGIN_DECLS
 
+/* ------------------------------------------------------------- timeouts */
+
+/* @seconds of waiting for something that must come (a message, EOS),
+ * times check's CK_TIMEOUT_MULTIPLIER, as check scales its per-test limit:
+ * under valgrind (meson test --setup valgrind) a pipeline runs 20–50×
+ * slower, and a bound that only guards against a hang must grow with it. */
+GstClockTime mmdnn_check_timeout (guint seconds);
+
 /* ---------------------------------------------------------------- models */
 
 /* $MMDNN_DEFAULT_MODEL (the build tree's default model), which must exist. */

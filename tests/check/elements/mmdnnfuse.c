@@ -16,6 +16,7 @@
 
 #include "gstmmdnnmeta.h"
 #include "gstmmdnnutils.h"
+#include "mmdnncheck.h"
 
 #define MS GST_MSECOND
 #define SEC GST_SECOND
@@ -370,7 +371,7 @@ feeder_join (Feeder *f)
 static GstMessage *
 pop_message (GstBus *bus, GstMessageType type)
 {
-  return gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, type);
+  return gst_bus_timed_pop_filtered (bus, mmdnn_check_timeout (10), type);
 }
 
 /* Pops the next error; checks its domain and code; returns its text. */
@@ -1215,6 +1216,7 @@ check_refused (GstHarness *h, GstBus *bus, GstCaps *caps, const gchar *pad,
   /* a sticky event counts as handled even when refused: the buffer after
    * it tells */
   gst_pad_push_event (h->srcpad, gst_event_new_caps (caps));
+  gst_caps_unref (caps);
   gst_segment_init (&segment, GST_FORMAT_TIME);
   gst_pad_push_event (h->srcpad, gst_event_new_segment (&segment));
   text = pop_error (bus, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE);

@@ -367,7 +367,7 @@ rig_wait_eos (Rig *r)
 static GstMessage *
 pop_message (GstBus *bus, GstMessageType type)
 {
-  return gst_bus_timed_pop_filtered (bus, 20 * GST_SECOND, type);
+  return gst_bus_timed_pop_filtered (bus, mmdnn_check_timeout (20), type);
 }
 
 static gchar *
@@ -1380,7 +1380,7 @@ run_pipeline (const gchar *desc, Run *run, guint timeout)
       err ? err->message : "");
   bus = gst_element_get_bus (p);
   t0 = g_get_monotonic_time ();
-  deadline = t0 + (gint64) timeout * G_USEC_PER_SEC;
+  deadline = t0 + (gint64) (mmdnn_check_timeout (timeout) / GST_USECOND);
   fail_if (gst_element_set_state (p, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE);
   while (!run->eos && run->error == NULL) {

@@ -58,6 +58,7 @@
 #include <mmdnn/mmdnn.h>
 
 #include "gstmmdnnutils.h"
+#include "mmdnncheck.h"
 
 #define N_CLIPS 3
 #define CLIP_NS (2 * GST_SECOND)
@@ -228,14 +229,15 @@ pipeline_features (void)
   fail_if (gst_element_set_state (p, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE);
   bus = gst_element_get_bus (p);
-  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+  msg = gst_bus_timed_pop_filtered (bus, mmdnn_check_timeout (60),
       GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
   /* stop the pipeline before any verdict: a failure must not leave its
    * threads running (the process would hang at exit) */
   gst_element_set_state (p, GST_STATE_NULL);
   gst_object_unref (bus);
   gst_object_unref (p);
-  fail_unless (msg != NULL, "no EOS within 60 s");
+  fail_unless (msg != NULL, "no EOS within %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (mmdnn_check_timeout (60)));
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
     gchar *dbg = NULL;
     gst_message_parse_error (msg, &error, &dbg);
