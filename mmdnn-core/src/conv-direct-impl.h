@@ -9,6 +9,7 @@
  *   CB, NV          output channels × vectors per register block (forward)
  *   CBW, NVW        the same for many input channels (corr_wide); CBW 0
  *                   for none
+ *   CBR             a narrower wide block for what CBW leaves (0: none)
  *   DCB, DTB        output channels × taps per register block (dw)
  * and undefines them all at its end. Every function is static, so each
  * inclusion is private to its ISA. The block loops are unrolled so acc
@@ -226,14 +227,22 @@ PER_CHANNELS (4)
  * 64 → 128 at 16×16): rows of one or two vectors, so CB × NV blocks would
  * run with CB accumulators, too few to hide the FMA latency. CBW output
  * channels × up to NVW vectors fill the register file instead, and the
- * deep tap loop (cin·kh·kw) amortises loading them. */
-static __attribute__ ((noinline)) void
-FN (corr_wide) (float *y, const float *xp, const float *w, int64_t cin,
-                int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t xph,
-                int64_t xpw, int64_t co0)
-{
-  FN (corr_rows) (y, xp, w, cin, oh, ow, kh, kw, xph, xpw, co0, CBW, NVW);
-}
+ * deep tap loop (cin·kh·kw) amortises loading them; CBR-channel blocks
+ * take what CBW blocks leave (64 = 4 × 12 + 2 × 8), which would otherwise
+ * run with CB accumulators. */
+#define WIDE_BLOCKS(name, cb)                                                  \
+  static __attribute__ ((noinline)) void                                      \
+  FN (name) (float *y, const float *xp, const float *w, int64_t cin,          \
+             int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t xph,     \
+             int64_t xpw, int64_t co0)                                        \
+  {                                                                            \
+    FN (corr_rows) (y, xp, w, cin, oh, ow, kh, kw, xph, xpw, co0, (cb), NVW);  \
+  }
+WIDE_BLOCKS (corr_wide, CBW)
+#if CBR > 0
+WIDE_BLOCKS (corr_rest, CBR)
+#endif
+#undef WIDE_BLOCKS
 
 /* Rows of one vector (16×16 on AVX-512): twice the channels instead. */
 static __attribute__ ((noinline)) void
@@ -263,9 +272,15 @@ FN (corr) (float *y, const float *xp, const float *w, int64_t cin,
   if (cin > MMDNN_DIRECT_WIDE_C_IN && ow <= V)
     for (; co + 2 * CBW <= cout; co += 2 * CBW)
       FN (corr_wide1) (y, xp, w, cin, oh, ow, kh, kw, xph, xpw, co);
+  /* CBW blocks while what is left is one or leaves room for CBR blocks */
   if (cin > MMDNN_DIRECT_WIDE_C_IN)
-    for (; co + CBW <= cout; co += CBW)
+    for (; cout - co == CBW || cout - co >= CBW + CBR; co += CBW)
       FN (corr_wide) (y, xp, w, cin, oh, ow, kh, kw, xph, xpw, co);
+#if CBR > 0
+  if (cin > MMDNN_DIRECT_WIDE_C_IN)
+    for (; co + CBR <= cout; co += CBR)
+      FN (corr_rest) (y, xp, w, cin, oh, ow, kh, kw, xph, xpw, co);
+#endif
 #endif
   for (; co < cout; co += CB)
     channels[MIN (CB, cout - co)] (y, xp, w, cin, oh, ow, kh, kw, xph, xpw,
@@ -303,5 +318,6 @@ static const MmdnnDirectKernels FN (kernels) = { FN (corr), FN (dw), V,
 #undef NV
 #undef CBW
 #undef NVW
+#undef CBR
 #undef DCB
 #undef DTB

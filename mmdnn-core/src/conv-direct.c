@@ -84,6 +84,7 @@ portable_store (float *p, PortableVec v)
 #define NV 2
 #define CBW 0
 #define NVW 1
+#define CBR 0
 #define DCB 4
 #define DTB 2
 #include "conv-direct-impl.h"
@@ -119,12 +120,14 @@ ISA_BEGIN (ISA_AVX2)
 #define NV 2
 #define CBW 6
 #define NVW 2
+#define CBR 0
 #define DCB 4
 #define DTB 2
 #include "conv-direct-impl.h"
 ISA_END
 
-/* 32 zmm registers: 4 × 4 accumulators (12 × 2 for many input channels). */
+/* 32 zmm registers: 4 × 4 accumulators (12 × 2 for many input channels,
+ * 8 × 2 for the rest). */
 ISA_BEGIN (ISA_AVX512)
 #define FN(name) avx512_##name
 #define VEC __m512
@@ -138,6 +141,7 @@ ISA_BEGIN (ISA_AVX512)
 #define NV 4
 #define CBW 12
 #define NVW 2
+#define CBR 8
 #define DCB 4
 #define DTB 4
 #include "conv-direct-impl.h"
