@@ -28,6 +28,19 @@ mmdnn_relu_backward (float *dx, const float *dy, const float *x, int64_t n)
     dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+/* dx = dy · [x > 0], what mmdnn_relu_backward leaves in a zeroed dx: the
+ * "+ 0" turns −0 into +0 as 0 + (−0) does there, so the two agree bit for
+ * bit, and a gradient with this one producer needs no memset first. */
+void
+mmdnn_relu_backward_set (float *dx, const float *dy, const float *x,
+                         int64_t n)
+{
+  if (dx == NULL)
+    return;
+  for (int64_t i = 0; i < n; i++)
+    dx[i] = (x[i] > 0.0f ? dy[i] : 0.0f) + 0.0f;
+}
+
 #define GELU_INV_SQRT2 0.70710678118654752440f
 #define GELU_INV_SQRT_2PI 0.39894228040143267794f
 

@@ -7,6 +7,9 @@
  *   VFMA (a, b, c)  a·b + c (fused where the ISA has it)
  *   VZERO           all lanes 0
  *   CB, NV          output channels × vectors per register block (forward)
+ *   CBW, NVW        the same for many input channels (corr_wide); CBW 0
+ *                   for none
+ *   CBR             a narrower wide block for what CBW leaves (0: none)
  *   DCB, DTB        output channels × taps per register block (dw)
  * and undefines them all at its end. Every function is static, so each
  * inclusion is private to its ISA. The block loops are unrolled so acc
@@ -24,12 +27,12 @@ FN (corr_block) (float *y, const float *xp, const float *w, int64_t cin,
                  int64_t xpw, int64_t co0, int64_t oy, int64_t ox0, int cb,
                  int nv)
 {
-  VEC acc[CB][NV];
+  VEC acc[2 * CBW > CB ? 2 * CBW : CB][NV];
   int64_t taps = cin * kh * kw;
 
-  _Pragma ("GCC unroll 16")
+  _Pragma ("GCC unroll 32")
   for (int c = 0; c < cb; c++)
-    _Pragma ("GCC unroll 16")
+    _Pragma ("GCC unroll 32")
     for (int j = 0; j < nv; j++) {
       const float *src = y + ((co0 + c) * oh + oy) * ow + ox0 + j * V;
       int64_t left = ow - ox0 - j * V;
@@ -52,22 +55,22 @@ FN (corr_block) (float *y, const float *xp, const float *w, int64_t cin,
       for (int64_t kj = 0; kj < kw; kj++) {
         VEC xv[NV];
 
-        _Pragma ("GCC unroll 16")
+        _Pragma ("GCC unroll 32")
         for (int j = 0; j < nv; j++)
           xv[j] = VLOAD (row + kj + j * V);
-        _Pragma ("GCC unroll 16")
+        _Pragma ("GCC unroll 32")
         for (int c = 0; c < cb; c++) {
           VEC wv = VSET1 (wt[c * taps + kj]);
 
-          _Pragma ("GCC unroll 16")
+          _Pragma ("GCC unroll 32")
           for (int j = 0; j < nv; j++)
             acc[c][j] = VFMA (wv, xv[j], acc[c][j]);
         }
       }
     }
-  _Pragma ("GCC unroll 16")
+  _Pragma ("GCC unroll 32")
   for (int c = 0; c < cb; c++)
-    _Pragma ("GCC unroll 16")
+    _Pragma ("GCC unroll 32")
     for (int j = 0; j < nv; j++) {
       float *dst = y + ((co0 + c) * oh + oy) * ow + ox0 + j * V;
       int64_t left = ow - ox0 - j * V;
@@ -83,23 +86,33 @@ FN (corr_block) (float *y, const float *xp, const float *w, int64_t cin,
     }
 }
 
+/* Every row in blocks of cb channels × nv vectors (the rest of a row one
+ * vector at a time); cb and nv constants at every call. */
 static inline __attribute__ ((always_inline)) void
-FN (corr_channels) (float *y, const float *xp, const float *w, int64_t cin,
-                    int64_t oh, int64_t ow, int64_t kh, int64_t kw,
-                    int64_t xph, int64_t xpw, int64_t co0, int cb)
+FN (corr_rows) (float *y, const float *xp, const float *w, int64_t cin,
+                int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t xph,
+                int64_t xpw, int64_t co0, int cb, int nv)
 {
   int64_t nvec = (ow + V - 1) / V;
 
   for (int64_t oy = 0; oy < oh; oy++) {
     int64_t j = 0;
 
-    for (; j + NV <= nvec; j += NV)
+    for (; j + nv <= nvec; j += nv)
       FN (corr_block) (y, xp, w, cin, oh, ow, kh, kw, xph, xpw, co0, oy,
-                       j * V, cb, NV);
+                       j * V, cb, nv);
     for (; j < nvec; j++)
       FN (corr_block) (y, xp, w, cin, oh, ow, kh, kw, xph, xpw, co0, oy,
                        j * V, cb, 1);
   }
+}
+
+static inline __attribute__ ((always_inline)) void
+FN (corr_channels) (float *y, const float *xp, const float *w, int64_t cin,
+                    int64_t oh, int64_t ow, int64_t kh, int64_t kw,
+                    int64_t xph, int64_t xpw, int64_t co0, int cb)
+{
+  FN (corr_rows) (y, xp, w, cin, oh, ow, kh, kw, xph, xpw, co0, cb, NV);
 }
 
 /* dw (cout, cin, kh, kw) += Σ_{oy, ox} dyp[co][oy][ox] · xp[ci][oy+ki][ox+kj]
@@ -209,6 +222,40 @@ PER_CHANNELS (3)
 PER_CHANNELS (4)
 #undef PER_CHANNELS
 
+#if CBW > 0
+/* Many input channels (the multi-scale branch's 48 → 64 at 32×32 and
+ * 64 → 128 at 16×16): rows of one or two vectors, so CB × NV blocks would
+ * run with CB accumulators, too few to hide the FMA latency. CBW output
+ * channels × up to NVW vectors fill the register file instead, and the
+ * deep tap loop (cin·kh·kw) amortises loading them; CBR-channel blocks
+ * take what CBW blocks leave (64 = 4 × 12 + 2 × 8), which would otherwise
+ * run with CB accumulators. */
+#define WIDE_BLOCKS(name, cb)                                                  \
+  static __attribute__ ((noinline)) void                                      \
+  FN (name) (float *y, const float *xp, const float *w, int64_t cin,          \
+             int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t xph,     \
+             int64_t xpw, int64_t co0)                                        \
+  {                                                                            \
+    FN (corr_rows) (y, xp, w, cin, oh, ow, kh, kw, xph, xpw, co0, (cb), NVW);  \
+  }
+WIDE_BLOCKS (corr_wide, CBW)
+#if CBR > 0
+WIDE_BLOCKS (corr_rest, CBR)
+#endif
+#undef WIDE_BLOCKS
+
+/* Rows of one vector (16×16 on AVX-512): twice the channels instead. */
+static __attribute__ ((noinline)) void
+FN (corr_wide1) (float *y, const float *xp, const float *w, int64_t cin,
+                 int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t xph,
+                 int64_t xpw, int64_t co0)
+{
+  for (int64_t oy = 0; oy < oh; oy++)
+    FN (corr_block) (y, xp, w, cin, oh, ow, kh, kw, xph, xpw, co0, oy, 0,
+                     2 * CBW, 1);
+}
+#endif
+
 static void
 FN (corr) (float *y, const float *xp, const float *w, int64_t cin,
            int64_t cout, int64_t oh, int64_t ow, int64_t kh, int64_t kw,
@@ -218,9 +265,24 @@ FN (corr) (float *y, const float *xp, const float *w, int64_t cin,
     NULL, FN (corr_channels_1), FN (corr_channels_2), FN (corr_channels_3),
     FN (corr_channels_4),
   };
+  int64_t co = 0;
 
   G_STATIC_ASSERT (CB == 4);
-  for (int64_t co = 0; co < cout; co += CB)
+#if CBW > 0
+  if (cin > MMDNN_DIRECT_WIDE_C_IN && ow <= V)
+    for (; co + 2 * CBW <= cout; co += 2 * CBW)
+      FN (corr_wide1) (y, xp, w, cin, oh, ow, kh, kw, xph, xpw, co);
+  /* CBW blocks while what is left is one or leaves room for CBR blocks */
+  if (cin > MMDNN_DIRECT_WIDE_C_IN)
+    for (; cout - co == CBW || cout - co >= CBW + CBR; co += CBW)
+      FN (corr_wide) (y, xp, w, cin, oh, ow, kh, kw, xph, xpw, co);
+#if CBR > 0
+  if (cin > MMDNN_DIRECT_WIDE_C_IN)
+    for (; co + CBR <= cout; co += CBR)
+      FN (corr_rest) (y, xp, w, cin, oh, ow, kh, kw, xph, xpw, co);
+#endif
+#endif
+  for (; co < cout; co += CB)
     channels[MIN (CB, cout - co)] (y, xp, w, cin, oh, ow, kh, kw, xph, xpw,
                                    co);
 }
@@ -241,7 +303,8 @@ FN (dw) (float *dw, const float *dyp, const float *xp, int64_t cin,
                 xph, xpw, co0);
 }
 
-static const MmdnnDirectKernels FN (kernels) = { FN (corr), FN (dw), V };
+static const MmdnnDirectKernels FN (kernels) = { FN (corr), FN (dw), V,
+                                                 CBW };
 
 #undef FN
 #undef VEC
@@ -253,5 +316,8 @@ static const MmdnnDirectKernels FN (kernels) = { FN (corr), FN (dw), V };
 #undef VZERO
 #undef CB
 #undef NV
+#undef CBW
+#undef NVW
+#undef CBR
 #undef DCB
 #undef DTB

@@ -1,4 +1,5 @@
-/* mmdnn — direct stride-1 convolution for few input channels.
+/* mmdnn — direct stride-1 convolution for few input channels, and for many
+ * on AVX2 / AVX-512.
  *
  * A convolution from 1–3 input channels is a skinny GEMM (K = C_in·KH·KW
  * = 9…147 against P = 4096 pixels) that sgemm runs well below its peak, on
@@ -9,6 +10,15 @@
  * flipped). The loops are compiled once per instruction set (portable GCC
  * vectors, AVX2 + FMA, AVX-512F) and one is picked at run time by CPU
  * features; mmdnn_conv_kernel_set or MMDNN_CONV_KERNEL force another.
+ *
+ * With many input channels (the multi-scale branch's 48 → 64 at 32×32 and
+ * 64 → 128 at 16×16) the GEMM has depth, but sgemm still packs an im2col
+ * copy 9× the input for rows of only 64–128 outputs, and dx needs col2im
+ * after it. There the forward loop with wider register blocks (corr_wide)
+ * runs the forward pass, and dx as that loop over all dy planes with the
+ * kernel transposed and turned. dw stays on im2col + sgemm: the dw loop
+ * below, allowed there, took as long as sgemm on 48 → 64 at 32×32 with
+ * OpenBLAS's Haswell kernels (and lost at 16×16).
  *
  * Results differ from im2col + GEMM only in rounding: the sums run in
  * another order, and AVX2/AVX-512 fuse multiply and add. tests/core/
@@ -27,7 +37,8 @@
 #define HAVE_X86_KERNELS 0
 #endif
 
-/* More input channels make a GEMM of useful depth: im2col + sgemm wins. */
+/* More input channels make a GEMM of useful depth: for dw and dx im2col +
+ * sgemm wins. */
 #define MMDNN_DIRECT_MAX_C_IN 4
 
 /* ---- the loops, once per ISA ------------------------------------------ */
@@ -71,6 +82,9 @@ portable_store (float *p, PortableVec v)
 #define VZERO ((PortableVec) { 0 })
 #define CB 4
 #define NV 2
+#define CBW 0
+#define NVW 1
+#define CBR 0
 #define DCB 4
 #define DTB 2
 #include "conv-direct-impl.h"
@@ -91,7 +105,8 @@ portable_store (float *p, PortableVec v)
 #define ISA_AVX512 "GCC target (\"avx512f\")"
 #endif
 
-/* 16 ymm registers: 4 × 2 accumulators, the loaded vectors beside them. */
+/* 16 ymm registers: 4 × 2 accumulators (6 × 2 for many input channels),
+ * the loaded vectors beside them. */
 ISA_BEGIN (ISA_AVX2)
 #define FN(name) avx2_##name
 #define VEC __m256
@@ -103,12 +118,16 @@ ISA_BEGIN (ISA_AVX2)
 #define VZERO _mm256_setzero_ps ()
 #define CB 4
 #define NV 2
+#define CBW 6
+#define NVW 2
+#define CBR 0
 #define DCB 4
 #define DTB 2
 #include "conv-direct-impl.h"
 ISA_END
 
-/* 32 zmm registers: 4 × 4 accumulators. */
+/* 32 zmm registers: 4 × 4 accumulators (12 × 2 for many input channels,
+ * 8 × 2 for the rest). */
 ISA_BEGIN (ISA_AVX512)
 #define FN(name) avx512_##name
 #define VEC __m512
@@ -120,6 +139,9 @@ ISA_BEGIN (ISA_AVX512)
 #define VZERO _mm512_setzero_ps ()
 #define CB 4
 #define NV 4
+#define CBW 12
+#define NVW 2
+#define CBR 8
 #define DCB 4
 #define DTB 4
 #include "conv-direct-impl.h"
@@ -284,17 +306,30 @@ xp_cols (const MmdnnConv2dShape *s)
 #define DW_BLOCK 4
 
 static gboolean
-shape_ok (const MmdnnConv2dShape *s)
+geometry_ok (const MmdnnConv2dShape *s)
 {
-  return s->stride_h == 1 && s->stride_w == 1 &&
-      s->c_in <= MMDNN_DIRECT_MAX_C_IN && s->pad_h < s->kh &&
+  return s->stride_h == 1 && s->stride_w == 1 && s->pad_h < s->kh &&
       s->pad_w < s->kw;
 }
 
-gboolean
-mmdnn_conv_direct_forward_ok (const MmdnnConv2dShape *s)
+static gboolean
+shape_ok (const MmdnnConv2dShape *s)
 {
-  return shape_ok (s) && s->c_in * xp_rows (s) * xp_cols (s) <= s->col_size;
+  return geometry_ok (s) && s->c_in <= MMDNN_DIRECT_MAX_C_IN;
+}
+
+/* Many input channels through the wide blocks: measured on AVX-512 with
+ * OpenBLAS's Haswell sgemm, 48 → 64 at 32×32 and 64 → 128 at 16×16 run
+ * faster than im2col + sgemm (tests/bench/README.md). */
+gboolean
+mmdnn_conv_direct_forward_ok (const MmdnnDirectKernels *k,
+                              const MmdnnConv2dShape *s)
+{
+  gboolean channels_ok = s->c_in <= MMDNN_DIRECT_MAX_C_IN ||
+      (k->wide > 0 && s->c_in > MMDNN_DIRECT_WIDE_C_IN);
+
+  return geometry_ok (s) && channels_ok &&
+      s->c_in * xp_rows (s) * xp_cols (s) <= s->col_size;
 }
 
 /* xp, then the block of dy with whole vectors per row */
@@ -319,12 +354,25 @@ mmdnn_conv_direct_dw_ok (const MmdnnConv2dShape *s)
  * 0.65× on AVX2). */
 #define MMDNN_DIRECT_DX_MIN_C_IN 3
 
-gboolean
-mmdnn_conv_direct_dx_ok (const MmdnnConv2dShape *s)
+/* Many output channels (dy's, the transposed problem's input channels)
+ * and many input channels (its outputs, which the wide blocks need):
+ * every dy plane padded at once, the forward's wide blocks over them. */
+static gboolean
+dx_wide_ok (const MmdnnDirectKernels *k, const MmdnnConv2dShape *s)
 {
-  return shape_ok (s) && s->c_in >= MMDNN_DIRECT_DX_MIN_C_IN &&
-      s->c_out * s->c_in * s->kh * s->kw + DYP_ROWS (s) * DYP_COLS (s) <=
-      s->col_size;
+  return k->wide > 0 && geometry_ok (s) &&
+      s->c_out > MMDNN_DIRECT_WIDE_C_IN && s->c_in > MMDNN_DIRECT_WIDE_C_IN &&
+      s->c_out * s->c_in * s->kh * s->kw +
+      s->c_out * DYP_ROWS (s) * DYP_COLS (s) <= s->col_size;
+}
+
+gboolean
+mmdnn_conv_direct_dx_ok (const MmdnnDirectKernels *k,
+                         const MmdnnConv2dShape *s)
+{
+  return (shape_ok (s) && s->c_in >= MMDNN_DIRECT_DX_MIN_C_IN &&
+          s->c_out * s->c_in * s->kh * s->kw + DYP_ROWS (s) * DYP_COLS (s) <=
+          s->col_size) || dx_wide_ok (k, s);
 }
 
 /* dst (rows, cols) = src (h, w) placed at (top, left), zero elsewhere */
@@ -409,6 +457,28 @@ mmdnn_conv_direct_dx (const MmdnnDirectKernels *k, float *dx, float *col,
   int64_t in = s->c_in * s->h_in * s->w_in;
   float *wf = col, *dyp = col + s->c_out * s->c_in * taps;
 
+  if (!(shape_ok (s) && s->c_in >= MMDNN_DIRECT_DX_MIN_C_IN) &&
+      dx_wide_ok (k, s)) {
+    int64_t plane = DYP_ROWS (s) * DYP_COLS (s);
+
+    /* wf (c_in, c_out, kh, kw): w transposed and turned by 180°, the
+     * weights of a correlation from the c_out dy planes to the c_in dx
+     * planes */
+    for (int64_t co = 0; co < s->c_out; co++)
+      for (int64_t ci = 0; ci < s->c_in; ci++)
+        for (int64_t t = 0; t < taps; t++)
+          wf[(ci * s->c_out + co) * taps + t] =
+              w[(co * s->c_in + ci) * taps + taps - 1 - t];
+    for (int64_t i = 0; i < n; i++) {
+      for (int64_t co = 0; co < s->c_out; co++)
+        pad_plane (dyp + co * plane, DYP_ROWS (s), DYP_COLS (s),
+                   dy + (i * s->c_out + co) * p, s->h_out, s->w_out,
+                   s->kh - 1 - s->pad_h, s->kw - 1 - s->pad_w);
+      k->corr (dx + i * in, dyp, wf, s->c_out, s->c_in, s->h_in, s->w_in,
+               s->kh, s->kw, DYP_ROWS (s), DYP_COLS (s));
+    }
+    return;
+  }
   /* wf[co] (c_in, 1, kh, kw): channel co's kernels turned by 180° */
   for (int64_t co = 0; co < s->c_out; co++)
     for (int64_t ci = 0; ci < s->c_in; ci++)
@@ -428,6 +498,16 @@ mmdnn_conv_direct_dx (const MmdnnDirectKernels *k, float *dx, float *col,
 gboolean
 mmdnn_conv2d_is_direct (const MmdnnConv2dShape *s)
 {
-  return s != NULL && mmdnn_conv_direct_kernels () != NULL &&
-      mmdnn_conv_direct_forward_ok (s) && mmdnn_conv_direct_dw_ok (s);
+  const MmdnnDirectKernels *k = mmdnn_conv_direct_kernels ();
+
+  return s != NULL && k != NULL && mmdnn_conv_direct_forward_ok (k, s) &&
+      mmdnn_conv_direct_dw_ok (s);
+}
+
+gboolean
+mmdnn_conv2d_forward_is_direct (const MmdnnConv2dShape *s)
+{
+  const MmdnnDirectKernels *k = mmdnn_conv_direct_kernels ();
+
+  return s != NULL && k != NULL && mmdnn_conv_direct_forward_ok (k, s);
 }

@@ -299,7 +299,7 @@ mmdnn_conv2d_forward (float *y, float *col, const float *x, const float *w,
   gboolean pointwise = geom_is_pointwise (&g);
   const MmdnnDirectKernels *direct = mmdnn_conv_direct_kernels ();
 
-  if (direct != NULL && mmdnn_conv_direct_forward_ok (s)) {
+  if (direct != NULL && mmdnn_conv_direct_forward_ok (direct, s)) {
     mmdnn_conv_direct_forward (direct, y, col, x, w, b, s, n);
     return;
   }
@@ -338,7 +338,7 @@ mmdnn_conv2d_backward (float *dx, float *dw, float *db, float *col,
     dw = NULL;
     db = NULL;
   }
-  if (direct != NULL && dx != NULL && mmdnn_conv_direct_dx_ok (s)) {
+  if (direct != NULL && dx != NULL && mmdnn_conv_direct_dx_ok (direct, s)) {
     mmdnn_conv_direct_dx (direct, dx, col, dy, w, s, n);
     dx = NULL;
   }

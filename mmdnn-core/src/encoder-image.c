@@ -54,6 +54,10 @@ typedef struct {
 enum {
   BUF_GRAD = 1 << 0,            /* has a gradient buffer in .g */
   BUF_IN_PLACE = 1 << 1,        /* .v shares the previous entry's memory */
+  /* its gradient has one producer in backward, which overwrites all of it
+   * (the _set kernels): not zeroed first, which for the full-resolution
+   * multi-scale map was a memset of 25–39 MB per batch */
+  BUF_GRAD_SET = 1 << 2,
 };
 
 typedef struct {
@@ -126,29 +130,29 @@ acts_layout (const MmdnnImageEncoder *e, BufSpec *bufs)
   }
 
   bufs[i++] = BUF (input, c->channels * c->height * c->width, 0);
-  bufs[i++] = BUF (ae_enc1, enc1, BUF_GRAD);
+  bufs[i++] = BUF (ae_enc1, enc1, BUF_GRAD | BUF_GRAD_SET);
   bufs[i++] = BUF (ae_relu1, enc1, BUF_GRAD | BUF_IN_PLACE);
-  bufs[i++] = BUF (ae_enc2, enc2, BUF_GRAD);
+  bufs[i++] = BUF (ae_enc2, enc2, BUF_GRAD | BUF_GRAD_SET);
   bufs[i++] = BUF (ae_relu2, enc2, BUF_GRAD | BUF_IN_PLACE);
   bufs[i++] = BUF (ae_latent, latent, BUF_GRAD);
   bufs[i++] = BUF (ae_grid, ae_grid, BUF_GRAD);
-  bufs[i++] = BUF (ae_dec1, dec1, BUF_GRAD);
+  bufs[i++] = BUF (ae_dec1, dec1, BUF_GRAD | BUF_GRAD_SET);
   bufs[i++] = BUF (ae_relu3, dec1, BUF_GRAD | BUF_IN_PLACE);
   bufs[i++] = BUF (ae_recon, recon, BUF_GRAD);
   bufs[i++] = BUF (ae_target, recon, 0);
-  bufs[i++] = BUF (ms_cat, cat, BUF_GRAD);
+  bufs[i++] = BUF (ms_cat, cat, BUF_GRAD | BUF_GRAD_SET);
   /* the ReLUs before the pools: backward goes straight from the pool's
    * gradient to the conv's (mmdnn_maxpool2d_relu_backward), no buffer */
   bufs[i++] = BUF (ms_relu0, cat, BUF_IN_PLACE);
   bufs[i++] = BUF (ms_pool1, pool1, BUF_GRAD);
-  bufs[i++] = BUF (ms_conv1, conv1, BUF_GRAD);
+  bufs[i++] = BUF (ms_conv1, conv1, BUF_GRAD | BUF_GRAD_SET);
   bufs[i++] = BUF (ms_relu1, conv1, BUF_IN_PLACE);
   bufs[i++] = BUF (ms_pool2, pool2, BUF_GRAD);
-  bufs[i++] = BUF (ms_conv2, conv2, BUF_GRAD);
+  bufs[i++] = BUF (ms_conv2, conv2, BUF_GRAD | BUF_GRAD_SET);
   bufs[i++] = BUF (ms_relu2, conv2, BUF_GRAD | BUF_IN_PLACE);
   bufs[i++] = BUF (ms_grid, ms_grid, BUF_GRAD);
   bufs[i++] = BUF (sal_desc, desc, 0);
-  bufs[i++] = BUF (sal_proj, sal, BUF_GRAD);
+  bufs[i++] = BUF (sal_proj, sal, BUF_GRAD | BUF_GRAD_SET);
   bufs[i++] = BUF (sal_relu, sal, BUF_GRAD | BUF_IN_PLACE);
   bufs[i++] = BUF (feat, k * e->features, BUF_GRAD);
   bufs[i++] = BUF (proj, k * d, BUF_GRAD);
@@ -315,7 +319,8 @@ mmdnn_image_encoder_acts_free (MmdnnImageEncoderActs *a)
   g_free (a);
 }
 
-/* Activation gradients are scratch: each backward starts them at zero. */
+/* Activation gradients are scratch: each backward starts them at zero,
+ * but for those its one producer overwrites (BUF_GRAD_SET). */
 static void
 acts_zero_grads (MmdnnImageEncoderActs *a, int64_t n)
 {
@@ -323,7 +328,7 @@ acts_zero_grads (MmdnnImageEncoderActs *a, int64_t n)
     const BufSpec *b = &a->bufs[i];
     float *p = *buf_ptr (&a->g, b);
 
-    if (p != NULL)
+    if (p != NULL && !(b->flags & BUF_GRAD_SET))
       memset (p, 0, sizeof (float) * b->per_sample * n);
   }
 }
@@ -490,11 +495,11 @@ ae_encoder_backward (const MmdnnImageEncoder *e, MmdnnImageEncoderActs *a,
                                      ls->h_out, ls->w_out, c->grid_h,
                                      c->grid_w);
   conv_backward (&e->ae_enc3, a->col, g->ae_relu2, g->ae_latent, v->ae_relu2, n);
-  mmdnn_relu_backward (g->ae_enc2, g->ae_relu2, v->ae_relu2,
-                       conv_numel (&e->ae_enc2, n));
+  mmdnn_relu_backward_set (g->ae_enc2, g->ae_relu2, v->ae_relu2,
+                           conv_numel (&e->ae_enc2, n));
   conv_backward (&e->ae_enc2, a->col, g->ae_relu1, g->ae_enc2, v->ae_relu1, n);
-  mmdnn_relu_backward (g->ae_enc1, g->ae_relu1, v->ae_relu1,
-                       conv_numel (&e->ae_enc1, n));
+  mmdnn_relu_backward_set (g->ae_enc1, g->ae_relu1, v->ae_relu1,
+                           conv_numel (&e->ae_enc1, n));
   conv_backward (&e->ae_enc1, a->col, NULL, g->ae_enc1, x, n);
 }
 
@@ -525,8 +530,8 @@ ae_decoder_backward (const MmdnnImageEncoder *e, MmdnnImageEncoderActs *a,
   mmdnn_mse_backward (g->ae_recon, drecon, v->ae_recon, v->ae_target,
                       convt_numel (&e->ae_dec2, n));
   convt_backward (&e->ae_dec2, a->col, g->ae_relu3, g->ae_recon, v->ae_relu3, n);
-  mmdnn_relu_backward (g->ae_dec1, g->ae_relu3, v->ae_relu3,
-                       convt_numel (&e->ae_dec1, n));
+  mmdnn_relu_backward_set (g->ae_dec1, g->ae_relu3, v->ae_relu3,
+                           convt_numel (&e->ae_dec1, n));
   convt_backward (&e->ae_dec1, a->col, g->ae_latent, g->ae_dec1, v->ae_latent, n);
 }
 
@@ -570,14 +575,14 @@ ms_backward (const MmdnnImageEncoder *e, MmdnnImageEncoderActs *a,
   mmdnn_adaptive_avgpool2d_backward (g->ms_relu2, g->ms_grid, n, s2->c_out,
                                      s2->h_out, s2->w_out, c->grid_h,
                                      c->grid_w);
-  mmdnn_relu_backward (g->ms_conv2, g->ms_relu2, v->ms_relu2,
-                       conv_numel (&e->ms_conv2, n));
+  mmdnn_relu_backward_set (g->ms_conv2, g->ms_relu2, v->ms_relu2,
+                           conv_numel (&e->ms_conv2, n));
   conv_backward (&e->ms_conv2, a->col, g->ms_pool2, g->ms_conv2, v->ms_pool2, n);
-  mmdnn_maxpool2d_relu_backward (g->ms_conv1, g->ms_pool2, a->ms_arg2,
-                                 v->ms_relu1, &e->ms_pool2, n);
+  mmdnn_maxpool2d_relu_backward_set (g->ms_conv1, g->ms_pool2, a->ms_arg2,
+                                     v->ms_relu1, &e->ms_pool2, n);
   conv_backward (&e->ms_conv1, a->col, g->ms_pool1, g->ms_conv1, v->ms_pool1, n);
-  mmdnn_maxpool2d_relu_backward (g->ms_cat, g->ms_pool1, a->ms_arg1,
-                                 v->ms_relu0, &e->ms_pool1, n);
+  mmdnn_maxpool2d_relu_backward_set (g->ms_cat, g->ms_pool1, a->ms_arg1,
+                                     v->ms_relu0, &e->ms_pool1, n);
   conv_into_channels_backward (&e->ms_k7, a->col, g->ms_cat, cat_c, 2 * m, x, n);
   conv_into_channels_backward (&e->ms_k5, a->col, g->ms_cat, cat_c, m, x, n);
   conv_into_channels_backward (&e->ms_k3, a->col, g->ms_cat, cat_c, 0, x, n);
@@ -611,7 +616,8 @@ sal_backward (const MmdnnImageEncoder *e, MmdnnImageEncoderActs *a,
 
   rows_to_tokens_backward (g->sal_relu, g->feat, rows, l->out, e->features,
                            sal_offset (c));
-  mmdnn_relu_backward (g->sal_proj, g->sal_relu, v->sal_relu, rows * l->out);
+  mmdnn_relu_backward_set (g->sal_proj, g->sal_relu, v->sal_relu,
+                           rows * l->out);
   mmdnn_linear_backward (NULL, l->weight->grad, l->bias->grad, g->sal_proj,
                          v->sal_desc, l->weight->value, rows, l->in, l->out);
 }

@@ -1,6 +1,7 @@
 /* mmdnn — max, average, global and adaptive average pooling (NCHW).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <math.h>
+#include <string.h>
 
 #include <mmdnn/pool.h>
 #include <mmdnn/tensor.h>
@@ -167,6 +168,28 @@ mmdnn_maxpool2d_relu_backward (float *dx, const float *dy,
 
       dx[at] += r[at] > 0.0f ? dy[p * per_plane + o] : 0.0f;
     }
+}
+
+/* Plane by plane: zeroing 16 KB that the scatter then finds in L1 costs
+ * less than a separate memset of the whole (N, C, H, W) gradient (25–39 MB
+ * for the encoders' multi-scale maps), and far less than writing the four
+ * elements of each window in turn, which GCC does not vectorise. */
+void
+mmdnn_maxpool2d_relu_backward_set (float *dx, const float *dy,
+                                   const int32_t *argmax, const float *r,
+                                   const MmdnnPool2dShape *s, int64_t n)
+{
+  int64_t per_plane = s->h_out * s->w_out, in_plane = s->h_in * s->w_in;
+
+  for (int64_t p = 0; p < n * s->c; p++) {
+    float *dxp = dx + p * in_plane;
+    const float *rp = r + p * in_plane, *dyp = dy + p * per_plane;
+    const int32_t *ap = argmax + p * per_plane;
+
+    memset (dxp, 0, sizeof (float) * in_plane);
+    for (int64_t o = 0; o < per_plane; o++)
+      dxp[ap[o]] += rp[ap[o]] > 0.0f ? dyp[o] : 0.0f;
+  }
 }
 
 void

@@ -3,7 +3,7 @@
 # PyTorch 1.13 on CPU (torch_mmdnn.py), interleaved, several rounds.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-#   [BENCH_CLOCK=cpu] tests/bench/bench-model.sh [BUILD_DIR] [ROUNDS] [MIN_TIME]
+#   [BENCH_CLOCK=cpu] [BENCH_NATIVE_BLAS=1] tests/bench/bench-model.sh [BUILD_DIR] [ROUNDS] [MIN_TIME]
 #       BUILD_DIR  default build; ROUNDS default 3; MIN_TIME seconds per
 #                  measurement, default 3
 #
@@ -20,7 +20,12 @@
 #   OPENBLAS_NUM_THREADS=1 for PyTorch only, with torch.set_num_threads(n)
 #     (its intra-op pool and oneDNN use OpenMP; ours sets its OpenBLAS
 #     threads with mmdnn_blas_set_threads (n))
-#   OPENBLAS_CORETYPE is left as the machine sets it.
+#   OPENBLAS_CORETYPE is left as the machine sets it, unless
+#     BENCH_NATIVE_BLAS=1: then OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are
+#     unset for both sides alike, so OpenBLAS picks the kernels of the CPU
+#     it runs on (e.g. SkylakeX/Cooperlake AVX-512 where the machine forces
+#     Haswell). Both sides print the core OpenBLAS picked ("info" lines).
+#     Only this benchmark does that; tests never change those variables.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -36,6 +41,13 @@ trap 'rm -f "$OUT"' EXIT
 [ -x "$OURS" ] || { echo "bench-model.sh: no $OURS (meson compile -C $BUILD)" >&2; exit 1; }
 
 export MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736
+if [ "${BENCH_NATIVE_BLAS:-0}" = 1 ]; then
+  echo "blas: native (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)} and" \
+       "OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-(unset)} unset for both sides)"
+  unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+else
+  echo "blas: as the machine sets it (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)})"
+fi
 
 # same parameter names and shapes on both sides
 if ! diff <("$OURS" --params | awk '{print $1, $2}' | sort) \
@@ -90,6 +102,7 @@ awk '
     printf "| threads | ours train samples/s | PyTorch train samples/s | train ratio | ours batch-1 ms | PyTorch batch-1 ms | batch-1 ratio |\n"
     printf "|---:|---:|---:|---:|---:|---:|---:|\n"
     for (t = 1; t <= 2; t++) {
+      if (!(("ours train " t) in v) || !(("torch train " t) in v)) continue
       ot = median(v["ours train " t]); pt = median(v["torch train " t])
       oi = median(v["ours infer " t]); pi = median(v["torch infer " t])
       printf "| %d | %.1f | %.1f | %.2f× | %.2f | %.2f | %.2f× |\n", t, ot, pt, ot / pt, oi, pi, pi / oi

@@ -23,6 +23,10 @@ run () {
 run layers "$BUILD/tests/bench/bench-layers"
 run encoders "$BUILD/tests/bench/bench-encoders"
 run model "$HERE/bench-model.sh" "$BUILD"
+# the same with OpenBLAS choosing its kernels for this CPU on both sides
+# (OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset); reported beside the
+# summary's figures, which stay those of the machine as configured
+BENCH_NATIVE_BLAS=1 run model-native "$HERE/bench-model.sh" "$BUILD"
 run pipeline "$HERE/bench-pipeline.sh" "$BUILD"
 run train "$HERE/bench-train.sh" "$BUILD"
 run ingest "$HERE/bench-ingest.sh" "$BUILD"

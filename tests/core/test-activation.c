@@ -100,6 +100,62 @@ test_relu (void)
                      ref_relu, -2, 2, TRUE, 11);
 }
 
+/* The overwriting backward: over NaN-filled dx, bit for bit what the
+ * accumulating one leaves in zeros (−0 included: both give +0), over every
+ * length up to past a vector block; NULL dx is a no-op. */
+static void
+test_relu_backward_set (void)
+{
+  float x[37], dy[37], one[37], two[37];
+  MmdnnRng rng;
+
+  mmdnn_rng_init (&rng, 21);
+  for (int n = 0; n <= 37; n++) {
+    mmdnn_rng_fill_uniform (&rng, x, 37, -1, 1);
+    mmdnn_rng_fill_uniform (&rng, dy, 37, -1, 1);
+    if (n > 3) {
+      x[0] = 0.0f;              /* the subgradient at 0 is 0 */
+      dy[1] = -0.0f;
+      x[1] = 1.0f;
+      dy[2] = NAN;              /* blocked where x ≤ 0 */
+      x[2] = -1.0f;
+    }
+    for (int i = 0; i < 37; i++) {
+      one[i] = NAN;
+      two[i] = 0.0f;
+    }
+    mmdnn_relu_backward_set (one, dy, x, n);
+    mmdnn_relu_backward (two, dy, x, n);
+    g_assert_true (memcmp (one, two, sizeof (float) * n) == 0);
+    for (int i = n; i < 37; i++)
+      g_assert_true (isnan (one[i]));   /* nothing past n */
+    if (n > 3) {
+      g_assert_cmpfloat (one[0], ==, 0.0f);
+      g_assert_false (signbit (one[1]));
+      g_assert_cmpfloat (one[2], ==, 0.0f);
+    }
+  }
+  mmdnn_relu_backward_set (NULL, dy, x, 37);
+}
+
+/* It overwrites: what dx held before (NaN, ∞, a gradient) never shows,
+ * unlike the accumulating backward. */
+static void
+test_relu_backward_set_overwrites (void)
+{
+  float x[4] = { 1.0f, -1.0f, 2.0f, 0.0f }, dy[4] = { 3.0f, 3.0f, -4.0f, 5.0f };
+  float dx[4] = { INFINITY, NAN, 7.0f, -INFINITY }, acc[4] = { 1, 1, 1, 1 };
+
+  mmdnn_relu_backward_set (dx, dy, x, 4);
+  g_assert_cmpfloat (dx[0], ==, 3.0f);
+  g_assert_cmpfloat (dx[1], ==, 0.0f);
+  g_assert_cmpfloat (dx[2], ==, -4.0f);
+  g_assert_cmpfloat (dx[3], ==, 0.0f);
+  mmdnn_relu_backward (acc, dy, x, 4);
+  g_assert_cmpfloat (acc[0], ==, 4.0f);
+  g_assert_cmpfloat (acc[1], ==, 1.0f);
+}
+
 static void
 test_gelu (void)
 {
@@ -504,6 +560,9 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/activation/relu", test_relu);
+  g_test_add_func ("/activation/relu-backward-set", test_relu_backward_set);
+  g_test_add_func ("/activation/relu-backward-set-overwrites",
+                   test_relu_backward_set_overwrites);
   g_test_add_func ("/activation/gelu", test_gelu);
   g_test_add_func ("/activation/sigmoid", test_sigmoid);
   g_test_add_func ("/activation/tanh", test_tanh);

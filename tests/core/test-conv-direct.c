@@ -1,8 +1,9 @@
-/* The direct Conv2d loops for few input channels (conv-direct.c): every
- * instruction set this CPU runs, and the im2col + GEMM path, against a
- * double-precision loop on odd shapes — forward, dx, dw, db, accumulation,
- * garbage in the scratch — plus a finite-difference check through the
- * direct path, and the shapes and kernel names it must refuse.
+/* The direct Conv2d loops for few input channels (conv-direct.c), and their
+ * wide blocks for many: every instruction set this CPU runs, and the
+ * im2col + GEMM path, against a double-precision loop on odd shapes —
+ * forward, dx, dw, db, accumulation, garbage in the scratch — plus a
+ * finite-difference check through the direct path, and the shapes and
+ * kernel names it must refuse.
  *
  * Tolerance: each output within 1e-5 · Σ|terms| of the double sum (the
  * terms of that output: products for y, dx, dw; dy values for db). The
@@ -35,6 +36,27 @@ static const Config configs[] = {
   { 1, 3, 64, 64, 16, 7, 7, 3, 3, TRUE },   /* the video encoder's k7 */
   { 1, 1, 64, 100, 16, 5, 5, 2, 2, TRUE },  /* the audio encoder's k5 */
 };
+
+/* Many channels: the forward pass and dx through the wide blocks with
+ * AVX2 and AVX-512 (portable and GEMM stay on im2col + sgemm, and dw on
+ * every kernel). Output channels that are not a multiple of the blocks,
+ * rows of one vector and of several, widths past a vector, even and
+ * non-square kernels, no padding. */
+static const Config wide_configs[] = {
+  { 2, 13, 9, 21, 29, 3, 3, 1, 1, TRUE },
+  { 1, 9, 16, 16, 30, 3, 3, 1, 1, FALSE },    /* one vector a row */
+  { 1, 10, 34, 33, 9, 3, 5, 1, 2, TRUE },     /* 9 output channels */
+  { 2, 12, 7, 19, 14, 2, 4, 0, 0, TRUE },     /* even, no padding */
+  { 1, 9, 5, 40, 12, 5, 3, 2, 1, TRUE },      /* 9 input channels */
+  { 1, 48, 32, 32, 64, 3, 3, 1, 1, TRUE },    /* video 48 → 64 */
+  { 1, 64, 16, 25, 128, 3, 3, 1, 1, TRUE },   /* audio 64 → 128 */
+};
+
+static gboolean
+has_wide (MmdnnConvKernel k)
+{
+  return k == MMDNN_CONV_KERNEL_AVX2 || k == MMDNN_CONV_KERNEL_AVX512;
+}
 
 typedef struct {
   const Config     *cfg;
@@ -149,9 +171,12 @@ set_kernel (MmdnnConvKernel k)
 }
 
 /* Forward into NaN-filled y and backward onto non-zero dx, dw, db, with the
- * scratch full of NaN: y must be overwritten, the gradients added to. */
+ * scratch full of NaN: y must be overwritten, the gradients added to.
+ * direct, forward_direct: what mmdnn_conv2d_is_direct and
+ * mmdnn_conv2d_forward_is_direct must say under kernel k. */
 static void
-run_case (Case *t, MmdnnConvKernel k)
+run_case (Case *t, MmdnnConvKernel k, gboolean direct,
+          gboolean forward_direct)
 {
   const Config *c = t->cfg;
   const MmdnnConv2dShape *s = &t->s;
@@ -168,8 +193,8 @@ run_case (Case *t, MmdnnConvKernel k)
   MmdnnRng rng;
 
   set_kernel (k);
-  g_assert_cmpint (mmdnn_conv2d_is_direct (s), ==,
-                   k != MMDNN_CONV_KERNEL_GEMM);
+  g_assert_cmpint (mmdnn_conv2d_is_direct (s), ==, direct);
+  g_assert_cmpint (mmdnn_conv2d_forward_is_direct (s), ==, forward_direct);
   mmdnn_rng_init (&rng, 7);
   mmdnn_rng_fill_uniform (&rng, dx0, t->nx, -1, 1);
   mmdnn_rng_fill_uniform (&rng, dw0, t->nw, -1, 1);
@@ -223,9 +248,46 @@ test_kernel (gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (configs); i++) {
     Case *t = case_new (&configs[i], 100 + i);
 
-    run_case (t, k);
+    run_case (t, k, k != MMDNN_CONV_KERNEL_GEMM, k != MMDNN_CONV_KERNEL_GEMM);
     case_free (t);
   }
+  for (guint i = 0; i < G_N_ELEMENTS (wide_configs); i++) {
+    Case *t = case_new (&wide_configs[i], 200 + i);
+
+    run_case (t, k, FALSE, has_wide (k));
+    case_free (t);
+  }
+}
+
+/* The wide blocks of AVX2 and AVX-512 agree with GEMM well inside the
+ * tolerance, on the video encoder's 48 → 64. */
+static void
+test_wide_paths_agree (void)
+{
+  Case *t = case_new (&wide_configs[5], 43);
+  const MmdnnConv2dShape *s = &t->s;
+  float *col = g_new (float, s->col_size);
+  float *ref = g_new (float, t->ny), *y = g_new (float, t->ny);
+  int compared = 0;
+
+  set_kernel (MMDNN_CONV_KERNEL_GEMM);
+  mmdnn_conv2d_forward (ref, col, t->x, t->w, t->b, s, t->cfg->n);
+  for (int k = MMDNN_CONV_KERNEL_AVX2; k <= MMDNN_CONV_KERNEL_AVX512; k++) {
+    if (!mmdnn_conv_kernel_supported (k))
+      continue;
+    set_kernel (k);
+    g_assert_true (mmdnn_conv2d_forward_is_direct (s));
+    mmdnn_conv2d_forward (y, col, t->x, t->w, t->b, s, t->cfg->n);
+    g_assert_true (check_close (mmdnn_conv_kernel_name (k), y, ref, t->ny,
+                                1e-4));
+    compared++;
+  }
+  if (compared == 0)
+    g_test_skip ("this CPU runs neither AVX2 nor AVX-512");
+  g_free (ref);
+  g_free (y);
+  g_free (col);
+  case_free (t);
 }
 
 /* Every direct ISA gives what the others give, well inside the tolerance
@@ -373,6 +435,9 @@ test_refused_shapes (void)
   } refused[] = {
     { 3, 9, 9, 3, 2, 1 },     /* stride 2 */
     { 5, 9, 9, 3, 1, 1 },     /* 5 input channels */
+    { 8, 9, 9, 3, 1, 1 },     /* 8: not yet the wide blocks' */
+    { 16, 9, 9, 3, 2, 1 },    /* wide, stride 2 */
+    { 16, 9, 9, 3, 1, 3 },    /* wide, padding ≥ kernel */
     { 2, 9, 9, 3, 1, 3 },     /* padding ≥ kernel */
     { 1, 1, 1, 3, 1, 1 },     /* padded rows larger than col */
   };
@@ -392,9 +457,11 @@ test_refused_shapes (void)
                                               refused[i].pad, refused[i].pad,
                                               NULL));
       g_assert_false (mmdnn_conv2d_is_direct (&s));
+      g_assert_false (mmdnn_conv2d_forward_is_direct (&s));
     }
   }
   g_assert_false (mmdnn_conv2d_is_direct (NULL));
+  g_assert_false (mmdnn_conv2d_forward_is_direct (NULL));
 }
 
 /* A refused shape under a direct kernel still computes the definition. */
@@ -428,6 +495,7 @@ main (int argc, char **argv)
     g_test_add_data_func (path, GINT_TO_POINTER (k), test_kernel);
     g_free (path);
   }
+  g_test_add_func ("/conv-direct/wide-paths-agree", test_wide_paths_agree);
   g_test_add_func ("/conv-direct/paths-agree", test_paths_agree);
   g_test_add_func ("/conv-direct/gradcheck", test_gradcheck);
   g_test_add_func ("/conv-direct/bad-kernel", test_bad_kernel);

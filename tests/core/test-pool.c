@@ -316,6 +316,94 @@ test_maxpool_relu_backward (void)
   }
 }
 
+/* The overwriting form, over a NaN-filled dx: bit for bit the accumulating
+ * one into zeros on every configuration (the general scatter, the 2×2
+ * pools, odd sizes whose last row or column no window covers), on dy with
+ * −0 and NaN. */
+static void
+test_maxpool_relu_backward_set (void)
+{
+  /* n c h w kh kw sh sw ph pw: the configs plus 2×2 pools on odd sizes */
+  static const int64_t odd[][10] = {
+    { 2, 2, 5, 7, 2, 2, 2, 2, 0, 0 },
+    { 1, 3, 3, 4, 2, 2, 2, 2, 0, 0 },
+    { 1, 1, 2, 3, 2, 2, 2, 2, 0, 0 },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (configs) + G_N_ELEMENTS (odd); k++) {
+    const int64_t *cfg = k < G_N_ELEMENTS (configs)
+        ? configs[k] : odd[k - G_N_ELEMENTS (configs)];
+    Case *t = case_new (MAXPOOL, cfg, 500 + k);
+    float *r = g_new (float, t->nx), *set = g_new (float, t->nx);
+    float *acc = gc_zeros (t->nx);
+    int64_t passed = 0, blocked = 0;
+
+    mmdnn_relu_forward (r, t->x, t->nx);
+    mmdnn_maxpool2d_forward (t->y, t->argmax, r, &t->s, t->n);
+    if (t->ny > 2) {
+      t->dy[0] = -0.0f;
+      t->dy[t->ny - 1] = NAN;
+    }
+    for (int64_t i = 0; i < t->nx; i++)
+      set[i] = NAN;
+    mmdnn_maxpool2d_relu_backward_set (set, t->dy, t->argmax, r, &t->s, t->n);
+    mmdnn_maxpool2d_relu_backward (acc, t->dy, t->argmax, r, &t->s, t->n);
+    g_assert_true (memcmp (set, acc, sizeof (float) * t->nx) == 0);
+    for (int64_t i = 0; i < t->nx; i++) {
+      passed += set[i] != 0.0f;
+      blocked += set[i] == 0.0f;
+    }
+    g_assert_cmpint (passed, >, 0);
+    g_assert_cmpint (blocked, >, 0);
+    g_free (r);
+    g_free (set);
+    g_free (acc);
+    case_free (t);
+  }
+}
+
+/* What dx held before never shows; a NaN dy passes only where its argmax
+ * has r > 0, and the uncovered last row and column are zeroed. */
+static void
+test_maxpool_relu_backward_set_overwrites (void)
+{
+  MmdnnPool2dShape s;
+  float r[15], dx[15], y[2], dy[2] = { NAN, 2.0f };
+  int32_t argmax[2];
+
+  /* 3×5 plane: one row of two windows, row 2 and column 4 left out */
+  g_assert_true (mmdnn_pool2d_shape_init (&s, 1, 3, 5, 2, 2, 2, 2, 0, 0,
+                                          NULL));
+  for (int i = 0; i < 15; i++) {
+    r[i] = 0.0f;
+    dx[i] = INFINITY;
+  }
+  r[6] = 1.0f;                  /* window 0's maximum, but r = 0 there */
+  r[2] = -1.0f;
+  r[8] = 3.0f;                  /* window 1's maximum, passes */
+  r[0] = -1.0f;
+  mmdnn_maxpool2d_forward (y, argmax, r, &s, 1);
+  g_assert_cmpint (argmax[0], ==, 6);
+  g_assert_cmpint (argmax[1], ==, 8);
+  mmdnn_maxpool2d_relu_backward_set (dx, dy, argmax, r, &s, 1);
+  for (int i = 0; i < 15; i++)
+    if (i == 6)
+      g_assert_true (isnan (dx[i]));
+    else if (i == 8)
+      g_assert_cmpfloat (dx[i], ==, 2.0f);
+    else
+      g_assert_cmpfloat (dx[i], ==, 0.0f);
+  /* with r ≤ 0 at the argmax the NaN is blocked */
+  r[6] = 0.0f;
+  r[1] = 0.5f;
+  mmdnn_maxpool2d_forward (y, argmax, r, &s, 1);
+  g_assert_cmpint (argmax[0], ==, 1);
+  r[1] = -0.5f;                 /* the pool's input as if the ReLU gave ≤ 0 */
+  mmdnn_maxpool2d_relu_backward_set (dx, dy, argmax, r, &s, 1);
+  for (int i = 0; i < 15; i++)
+    g_assert_cmpfloat (dx[i], ==, i == 8 ? 2.0f : 0.0f);
+}
+
 /* Where the ReLU's output is not positive nothing passes, whatever dy
  * holds (NaN and ∞ included). */
 static void
@@ -600,6 +688,10 @@ main (int argc, char **argv)
   g_test_add_func ("/pool/maxpool2d-relu-backward", test_maxpool_relu_backward);
   g_test_add_func ("/pool/maxpool2d-relu-backward-blocked_n",
                    test_maxpool_relu_backward_blocked);
+  g_test_add_func ("/pool/maxpool2d-relu-backward-set",
+                   test_maxpool_relu_backward_set);
+  g_test_add_func ("/pool/maxpool2d-relu-backward-set-overwrites",
+                   test_maxpool_relu_backward_set_overwrites);
   g_test_add_func ("/pool/maxpool2d-grad", test_maxpool_grad);
   g_test_add_func ("/pool/maxpool2d-accumulate", test_maxpool_accumulate);
   g_test_add_func ("/pool/avgpool2d-forward", test_avgpool_forward);

@@ -16,6 +16,10 @@ MMDNN_API void mmdnn_relu_forward (float *y, const float *x, int64_t n);
 /* dx += dy · [x > 0]             dy, x, dx: (n) */
 MMDNN_API void mmdnn_relu_backward (float *dx, const float *dy, const float *x,
                                     int64_t n);
+/* dx = dy · [x > 0], overwriting dx: bit for bit mmdnn_relu_backward into a
+ * zeroed dx, without zeroing it first    dy, x, dx: (n) */
+MMDNN_API void mmdnn_relu_backward_set (float *dx, const float *dy,
+                                        const float *x, int64_t n);
 
 /* y = x · Φ(x) = ½x(1 + erf(x/√2)), the exact form (PyTorch's default,
  * approximate='none')            x, y: (n) */

@@ -70,6 +70,11 @@ MMDNN_API const char     *mmdnn_conv_kernel_name (MmdnnConvKernel k);
  * selected kernel (else im2col + sgemm). dx runs them too from 3 input
  * channels on. */
 MMDNN_API gboolean        mmdnn_conv2d_is_direct (const MmdnnConv2dShape *s);
+/* Whether the forward pass of @s runs the direct loops: the shapes above,
+ * and with the AVX2 or AVX-512 kernels also stride-1 shapes of more than 8
+ * input channels (their wide register blocks; so does dx with more than 8
+ * output channels too; dw stays on GEMM). */
+MMDNN_API gboolean        mmdnn_conv2d_forward_is_direct (const MmdnnConv2dShape *s);
 
 /* ConvTranspose2d geometry (PyTorch):
  *   h_out = (h_in − 1)·stride_h − 2 pad_h + kh + out_pad_h, likewise w_out;

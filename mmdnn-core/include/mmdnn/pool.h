@@ -50,6 +50,15 @@ MMDNN_API void mmdnn_maxpool2d_relu_backward (float *dx, const float *dy,
                                               const MmdnnPool2dShape *s,
                                               int64_t n);
 
+/* The same overwriting dx: (N, C, H_in, W_in), bit for bit
+ * mmdnn_maxpool2d_relu_backward into a zeroed dx, without a separate pass
+ * zeroing it first (each plane is zeroed just before its scatter).       */
+MMDNN_API void mmdnn_maxpool2d_relu_backward_set (float *dx, const float *dy,
+                                                  const int32_t *argmax,
+                                                  const float *r,
+                                                  const MmdnnPool2dShape *s,
+                                                  int64_t n);
+
 /* x: (N, C, H_in, W_in) → y: (N, C, H_out, W_out), each window's sum / (kh·kw)
  * (count_include_pad=True, PyTorch's default: padding counts as zeros).  */
 MMDNN_API void mmdnn_avgpool2d_forward (float *y, const float *x,
